@@ -1,0 +1,1 @@
+"""Dispatch contracts (households, caregivers, care requests, assignments)."""

@@ -1,0 +1,1 @@
+"""Scheduling contracts (shifts, shift messages, visits)."""

@@ -1,0 +1,76 @@
+"""Scheduling wire contracts, version 1."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field, model_validator
+
+from contracts.envelope import Payload
+from contracts.types import Id, VisitWindow
+
+
+class GenerateShifts(Payload):
+    """Command: create the shifts of ``date`` from the active assignments."""
+
+    TYPE = "scheduling.GenerateShifts"
+    date: date
+
+
+class CompleteVisit(Payload):
+    """Command from a caregiver's phone: check-in and check-out of one shift."""
+
+    TYPE = "scheduling.CompleteVisit"
+    shift_id: Id
+    caregiver_id: Id
+    checked_in_at: datetime
+    checked_out_at: datetime
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _order(self) -> CompleteVisit:
+        if self.checked_out_at < self.checked_in_at:
+            raise ValueError("checked_out_at is before checked_in_at")
+        return self
+
+
+class ShiftScheduled(Payload):
+    """Shift message, sent on the caregiver's own subject ``homecare.carer.<id>.shift.v1``."""
+
+    TYPE = "scheduling.ShiftScheduled"
+    shift_id: Id
+    caregiver_id: Id
+    household_id: Id
+    address: str
+    date: date
+    visit_window: VisitWindow
+
+
+class ShiftsGenerated(Payload):
+    TYPE = "scheduling.ShiftsGenerated"
+    date: date
+    created: int = Field(ge=0)
+    already_present: int = Field(ge=0)
+
+
+class VisitCompleted(Payload):
+    """Event: a verified visit (check-in and check-out) to a household on a date."""
+
+    TYPE = "scheduling.VisitCompleted"
+    visit_id: Id
+    shift_id: Id
+    household_id: Id
+    caregiver_id: Id
+    date: date
+    checked_in_at: datetime
+    checked_out_at: datetime
+
+
+class VisitRejected(Payload):
+    """Event: a check-in/out that cannot be accepted, with the reason."""
+
+    TYPE = "scheduling.VisitRejected"
+    shift_id: Id
+    caregiver_id: Id
+    reason: str

@@ -1,0 +1,80 @@
+"""Every subject and stream name of the system, in one place.
+
+Layout: ``homecare.<service>.cmd.<name>.v<N>`` for commands a service accepts,
+``homecare.<service>.evt.<name>.v<N>`` for events it emits, ``homecare.carer.<id>.>``
+for what each caregiver receives, ``homecare.dlq.<service>`` for dead letters and
+``homecare.rpc.>`` for request/reply (kept out of every stream: a stream would
+answer a request with its own publish acknowledgement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROOT = "homecare"
+
+# dispatch
+REGISTER_CAREGIVER = f"{ROOT}.dispatch.cmd.register_caregiver.v1"
+REGISTER_HOUSEHOLD = f"{ROOT}.dispatch.cmd.register_household.v1"
+REQUEST_CARE = f"{ROOT}.dispatch.cmd.request_care.v1"
+CAREGIVER_REGISTERED = f"{ROOT}.dispatch.evt.caregiver_registered.v1"
+HOUSEHOLD_REGISTERED = f"{ROOT}.dispatch.evt.household_registered.v1"
+CAREGIVER_ASSIGNED = f"{ROOT}.dispatch.evt.caregiver_assigned.v1"
+CARE_REQUEST_UNMET = f"{ROOT}.dispatch.evt.care_request_unmet.v1"
+
+# scheduling
+GENERATE_SHIFTS = f"{ROOT}.scheduling.cmd.generate_shifts.v1"
+COMPLETE_VISIT = f"{ROOT}.scheduling.cmd.complete_visit.v1"
+VISIT_COMPLETED = f"{ROOT}.scheduling.evt.visit_completed.v1"
+VISIT_REJECTED = f"{ROOT}.scheduling.evt.visit_rejected.v1"
+SHIFTS_GENERATED = f"{ROOT}.scheduling.evt.shifts_generated.v1"
+CARER_SHIFT_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.shift.v1"
+CARER_SHIFT_WILDCARD = f"{ROOT}.carer.*.shift.v1"
+
+# request/reply (core NATS, not stored)
+RPC_HEALTH_PATTERN = f"{ROOT}.rpc.health.{{service}}"
+RPC_MONTH_SUMMARY = f"{ROOT}.rpc.billing.month_summary.v1"
+
+# dead letters
+DLQ_PATTERN = f"{ROOT}.dlq.{{service}}"
+
+SERVICES = ("dispatch", "scheduling", "billing")
+
+
+def carer_shift_subject(caregiver_id: str) -> str:
+    return CARER_SHIFT_PATTERN.format(caregiver_id=caregiver_id)
+
+
+def health_subject(service: str) -> str:
+    return RPC_HEALTH_PATTERN.format(service=service)
+
+
+def dlq_subject(service: str) -> str:
+    return DLQ_PATTERN.format(service=service)
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+
+
+STREAMS = (
+    StreamSpec("HC_DISPATCH", (f"{ROOT}.dispatch.>",), "dispatch commands and events"),
+    StreamSpec("HC_SCHEDULING", (f"{ROOT}.scheduling.>",), "scheduling commands and events"),
+    StreamSpec("HC_BILLING", (f"{ROOT}.billing.>",), "billing events"),
+    StreamSpec(
+        "HC_CARER", (f"{ROOT}.carer.>",), "messages to each caregiver, kept for offline phones"
+    ),
+    StreamSpec("HC_DLQ", (f"{ROOT}.dlq.>",), "dead letters with their reasons"),
+)
+
+
+def stream_for(subject: str) -> StreamSpec:
+    """The stream that stores ``subject`` (every published subject belongs to exactly one)."""
+    for spec in STREAMS:
+        prefix = spec.subjects[0].removesuffix(">")
+        if subject.startswith(prefix):
+            return spec
+    raise LookupError(f"no stream stores {subject}")

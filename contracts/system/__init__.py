@@ -1,0 +1,1 @@
+"""System contracts shared by every service (health, dead letters)."""

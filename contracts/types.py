@@ -1,0 +1,37 @@
+"""Field types reused across payloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+# Ids appear as subject tokens (homecare.carer.<id>...), so no dots, spaces or wildcards.
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$", examples=["C0001"]),
+]
+Category = Literal["A", "B", "C", "D"]
+Sex = Literal["F", "M"]
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _month(value: str) -> str:
+    if not _MONTH.match(value):
+        raise ValueError("month must be YYYY-MM")
+    return value
+
+
+Month = Annotated[str, AfterValidator(_month), Field(examples=["2026-11"])]
+
+
+def _window(value: tuple[time, time]) -> tuple[time, time]:
+    if value[0] >= value[1]:
+        raise ValueError("visit window must start before it ends")
+    return value
+
+
+VisitWindow = Annotated[tuple[time, time], AfterValidator(_window)]

@@ -1,0 +1,1 @@
+"""homecare services: dispatch, scheduling, billing and the plumbing they share."""

@@ -1,0 +1,58 @@
+"""Billing use cases."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from contracts.billing.v1 import MonthSummary
+from contracts.dispatch.v1 import HouseholdRegistered
+from contracts.scheduling.v1 import VisitCompleted
+from services.billing.model import CategoryFrom, Visit, count_month, month_bounds
+from services.billing.store import categories, visits
+from services.infra.bus.store import MessageStore, Tx
+from services.infra.upsert import insert_ignore, upsert
+
+
+async def record_category(tx: Tx, evt: HouseholdRegistered) -> None:
+    await upsert(
+        tx.session,
+        categories,
+        {"household_id": evt.household_id, "from_date": evt.enrolled_on, "category": evt.category},
+        key=["household_id", "from_date"],
+    )
+
+
+async def record_visit(tx: Tx, evt: VisitCompleted) -> None:
+    # The visit id is the key too, so even a re-sent event under a new id counts once.
+    await insert_ignore(
+        tx.session,
+        visits,
+        {
+            "visit_id": evt.visit_id,
+            "household_id": evt.household_id,
+            "caregiver_id": evt.caregiver_id,
+            "date": evt.date,
+        },
+    )
+
+
+async def month_summary(store: MessageStore, month: str) -> MonthSummary:
+    first, last = month_bounds(month)
+    cats = [
+        CategoryFrom(r.household_id, r.from_date, r.category)
+        for r in await store.read(sa.select(categories))
+    ]
+    seen = [
+        Visit(r.household_id, r.caregiver_id, r.date)
+        for r in await store.read(sa.select(visits).where(visits.c.date.between(first, last)))
+    ]
+    count = count_month(month, cats, seen)
+    return MonthSummary(
+        month=month,
+        households_served=len(count.served),
+        served_days=count.served_days,
+        visits=count.visits,
+        caregivers=len(count.caregivers),
+        unenrolled_visits=count.unenrolled_visits,
+        served_days_by_category=dict(sorted(count.category_days.items())),
+    )

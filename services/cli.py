@@ -1,0 +1,230 @@
+"""The `homecare` command."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from contracts.subjects import SERVICES
+from services.infra.clock import SystemClock
+from services.infra.logging import configure_logging
+from services.infra.nats_server import NatsServer
+from services.infra.settings import Settings
+
+app = typer.Typer(
+    help="homecare: Dalian-model community home-care dispatch on NATS.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+contracts_app = typer.Typer(help="Wire contracts (JSON Schema, AsyncAPI).", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic names the bad variable
+        err.print(f"[red]invalid HOMECARE_ settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _check_services(names: list[str]) -> tuple[str, ...]:
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        err.print(
+            f"[red]unknown service {', '.join(unknown)}[/red]; choose from {', '.join(SERVICES)}"
+        )
+        raise typer.Exit(2)
+    return tuple(names)
+
+
+async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
+    from services.system import System
+
+    system = System(settings, SystemClock(settings.tz), names)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await system.start()
+    console.print(
+        f"[green]running[/green] {', '.join(names)} on {settings.nats_url} "
+        f"(Ctrl-C stops gracefully)"
+    )
+    await stop.wait()
+    console.print("stopping: finishing in-flight messages ...")
+    await system.stop()
+    console.print("stopped")
+
+
+@app.command()
+def up(
+    only: Annotated[list[str] | None, typer.Option(help="Run only these services.")] = None,
+) -> None:
+    """Start everything on this machine: an embedded nats-server (unless HOMECARE_NATS_URL is
+    set) with JetStream under var/nats, then dispatch, scheduling and billing in one process."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    names = _check_services(only or list(SERVICES))
+    server = None
+    if not settings.nats_url:
+        server = NatsServer(settings.var_dir / "nats", port=settings.nats_port).start()
+        settings = settings.model_copy(update={"nats_url": server.url})
+        console.print(f"embedded nats-server on {server.url} (data in {server.store_dir})")
+    try:
+        asyncio.run(_serve(settings, names))
+    finally:
+        if server:
+            server.stop()
+
+
+@app.command()
+def run(service: Annotated[str, typer.Argument(help="dispatch | scheduling | billing")]) -> None:
+    """Run one service alone against HOMECARE_NATS_URL (production)."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    names = _check_services([service])
+    if not settings.nats_url:
+        err.print(
+            "[red]HOMECARE_NATS_URL is not set[/red]: `homecare run` joins an existing "
+            "NATS server; use `homecare up` for the embedded one"
+        )
+        raise typer.Exit(2)
+    asyncio.run(_serve(settings, names))
+
+
+@app.command()
+def migrate(
+    service: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
+) -> None:
+    """Apply each service's database migrations (also done on start)."""
+    from services.system import System
+
+    settings = _settings()
+    configure_logging("WARNING", settings.log_format)
+    names = _check_services(service or list(SERVICES))
+    asyncio.run(System(settings, SystemClock(settings.tz), names).migrate())
+    for name in names:
+        console.print(f"{name}: migrated ({settings.database_url_for(name)})")
+
+
+@app.command()
+def status(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each service.")] = 2.0,
+) -> None:
+    """Ask each service for its health over the bus and print a table."""
+    settings = _settings()
+    url = settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+    reports = asyncio.run(_health(url, timeout))
+    table = Table(title=f"homecare on {url}")
+    for col in ("service", "status", "instance", "outbox", "dead letters", "consumers"):
+        table.add_column(col)
+    down = 0
+    for name, report in reports.items():
+        if isinstance(report, str):
+            down += 1
+            table.add_row(name, f"[red]{report}[/red]", "", "", "", "")
+        else:
+            table.add_row(
+                name,
+                report.status,
+                report.instance,
+                str(report.outbox_backlog),
+                str(report.dead_letters),
+                str(len(report.consumers)),
+            )
+    console.print(table)
+    raise typer.Exit(1 if down else 0)
+
+
+async def _health(url: str, timeout: float) -> dict[str, Any]:
+    from services.client import BusClient
+
+    try:
+        client = await BusClient.connect(url, producer="homecare-status", max_reconnect_attempts=0)
+    except Exception:
+        return {name: f"no NATS server at {url}" for name in SERVICES}
+    results: dict[str, Any] = {}
+    async with client:
+        for name in SERVICES:
+            try:
+                results[name] = await client.health(name, timeout)
+            except Exception:
+                results[name] = f"no answer within {timeout:g}s"
+    return results
+
+
+@contracts_app.command("export")
+def contracts_export(
+    check: Annotated[bool, typer.Option(help="Only report stale files; exit 1 if any.")] = False,
+) -> None:
+    """Write the JSON Schemas and the AsyncAPI document into contracts/."""
+    from contracts.export import check_contracts, export_contracts
+
+    if check:
+        stale = check_contracts()
+        for path in stale:
+            console.print(f"stale: {path}")
+        raise typer.Exit(1 if stale else 0)
+    for written in export_contracts():
+        console.print(f"wrote {written}")
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    month: Annotated[str, typer.Option(help="Month to simulate, YYYY-MM.")] = "2026-11",
+    households: Annotated[int, typer.Option(min=1, max=5000)] = 120,
+    caregivers: Annotated[int, typer.Option(min=1, max=5000)] = 80,
+    output: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+) -> None:
+    """Seed the demo street (Zhongshan Park street) and run a month through the real services
+    on a real nats-server, on simulated time; prints a summary of every stage."""
+    from services.demo.report import print_summary
+    from services.demo.run import run_demo
+
+    settings = _settings()
+    out = output or settings.var_dir / "demo"
+    try:
+        datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError as exc:
+        err.print("[red]--month must be YYYY-MM[/red]")
+        raise typer.Exit(2) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out.parent / f"{out.name}.log"
+    with open(log_path, "w") as log_file:
+        configure_logging("INFO", "json", stream=log_file)
+        with err.status("starting") as spinner:
+            summary = asyncio.run(
+                run_demo(
+                    settings,
+                    out,
+                    month,
+                    households,
+                    caregivers,
+                    progress=lambda what, n, total: spinner.update(f"{what} ({n}/{total})"),
+                )
+            )
+    data = dataclasses.asdict(summary)
+    data["log_file"] = str(log_path)
+    (out / "summary.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        print_summary(console, data)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""A small bus client for the CLI, the demo and tests: send commands, ask queries."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client
+from pydantic import BaseModel
+
+from contracts.envelope import Envelope, Payload, headers_for
+from contracts.subjects import health_subject
+from contracts.system.v1 import HealthQuery, HealthReport
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class BusClient:
+    def __init__(self, nc: Client, producer: str) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.producer = producer
+
+    @classmethod
+    async def connect(cls, servers: list[str] | str, producer: str = "cli", **kw: Any) -> BusClient:
+        options: dict[str, Any] = {
+            "connect_timeout": 3,
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "name": producer,
+        }
+        options.update(kw)
+        return cls(await nats.connect(servers, **options), producer)
+
+    async def close(self) -> None:
+        await self.nc.drain()
+
+    async def __aenter__(self) -> BusClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def envelope(
+        self, payload: Payload, correlation_id: str | None = None, event_id: str | None = None
+    ) -> Envelope[Any]:
+        return Envelope.wrap(
+            payload, producer=self.producer, correlation_id=correlation_id, event_id=event_id
+        )
+
+    async def send(
+        self,
+        subject: str,
+        payload: Payload,
+        correlation_id: str | None = None,
+        event_id: str | None = None,
+    ) -> Envelope[Any]:
+        """Publish a command to JetStream; returns once the stream has stored it."""
+        env = self.envelope(payload, correlation_id, event_id)
+        await self.js.publish(subject, env.to_json(), headers=headers_for(env))
+        return env
+
+    async def send_many(
+        self, items: list[tuple[str, Payload]], correlation_id: str | None = None
+    ) -> list[Envelope[Any]]:
+        """Publish many commands with up to a few thousand in flight; all stored on return."""
+        envs, futures = [], []
+        for subject, payload in items:
+            env = self.envelope(payload, correlation_id)
+            envs.append(env)
+            futures.append(
+                await self.js.publish_async(subject, env.to_json(), headers=headers_for(env))
+            )
+        for f in futures:
+            await f
+        return envs
+
+    async def ask(self, subject: str, payload: Payload, reply: type[R], timeout: float = 5.0) -> R:
+        msg = await self.nc.request(subject, self.envelope(payload).to_json(), timeout=timeout)
+        return reply.model_validate_json(msg.data)
+
+    async def health(self, service: str, timeout: float = 2.0) -> HealthReport:
+        return await self.ask(health_subject(service), HealthQuery(), HealthReport, timeout)

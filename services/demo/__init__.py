@@ -1,0 +1,1 @@
+"""`homecare demo`: a demo street pushed through the real services on simulated time."""

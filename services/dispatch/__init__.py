@@ -1,0 +1,1 @@
+"""Dispatch: households, caregivers, care requests and assignments."""

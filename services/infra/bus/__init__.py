@@ -1,0 +1,1 @@
+"""Bus plumbing: broker factory, streams, outbox relay, inbox, dead letters, middleware."""

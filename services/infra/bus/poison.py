@@ -1,0 +1,39 @@
+"""Which failures are the message's fault (dead-letter at once) and how to say why."""
+
+from __future__ import annotations
+
+import json
+
+import pydantic
+from fast_depends.exceptions import ValidationError as DependsValidationError
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler for input that can never succeed, however often it is retried."""
+
+
+def _pydantic_reason(err: pydantic.ValidationError) -> str:
+    parts = []
+    for e in err.errors()[:10]:
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "(message)"
+        parts.append(f"{loc}: {e.get('msg')}")
+    more = len(err.errors()) - 10
+    return "invalid message: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def poison_reason(exc: BaseException) -> str | None:
+    """A human-readable reason when ``exc`` means the message itself is bad; else None."""
+    if isinstance(exc, DependsValidationError):
+        original = exc.original_error
+        if isinstance(original, pydantic.ValidationError):
+            return _pydantic_reason(original)
+        return f"invalid message: {original!r}"
+    if isinstance(exc, pydantic.ValidationError):
+        return _pydantic_reason(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"body is not valid JSON ({exc.msg} at position {exc.pos})"
+    if isinstance(exc, PoisonMessage):
+        return str(exc)
+    return None

@@ -1,0 +1,55 @@
+"""Time as a dependency, so scheduled work can run on simulated time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Protocol
+
+
+class Clock(Protocol):
+    tz: tzinfo
+
+    def now(self) -> datetime: ...
+
+    def today(self) -> date: ...
+
+
+class SystemClock:
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def today(self) -> date:
+        return self.now().date()
+
+
+class SimulatedClock:
+    """A clock that only moves when told to (demo, tests, simulations)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a simulated clock needs a timezone-aware start")
+        self.tz = start.tzinfo
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def today(self) -> date:
+        return self._now.date()
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("time does not run backwards")
+        self._now += delta
+        return self._now
+
+    def set(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:
+            raise ValueError("needs a timezone-aware moment")
+        if moment < self._now:
+            raise ValueError("time does not run backwards")
+        self._now = moment
+        return self._now

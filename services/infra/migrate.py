@@ -1,0 +1,45 @@
+"""Alembic, run programmatically per service (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def alembic_config(script_location: Path, schema: str | None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+async def upgrade_to_head(engine: AsyncEngine, script_location: Path, schema: str | None) -> None:
+    async with engine.begin() as conn:
+        if schema:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await conn.run_sync(_upgrade, alembic_config(script_location, schema))
+
+
+def _upgrade(sync_conn: Any, cfg: Config) -> None:
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, "head")
+
+
+def run_env() -> None:
+    """Body of every service's migrations/env.py."""
+    from alembic import context
+
+    cfg = context.config
+    schema = cfg.attributes.get("schema")
+    context.configure(
+        connection=cfg.attributes["connection"],
+        target_metadata=None,
+        version_table_schema=schema,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,59 @@
+"""Settings from the environment (prefix HOMECARE_) or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("dispatch", "scheduling", "billing")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOMECARE_", env_file=".env", extra="ignore")
+
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server(s), comma separated. Unset: `homecare up` starts an embedded one.",
+    )
+    var_dir: Path = Field(default=Path("var"), description="Where SQLite files and NATS data live.")
+    database_url: str | None = Field(
+        default=None,
+        description="One PostgreSQL URL for all services (each gets its own schema). "
+        "Unset: one SQLite file per service under var_dir.",
+    )
+    dispatch_database_url: str | None = None
+    scheduling_database_url: str | None = None
+    billing_database_url: str | None = None
+    time_zone: str = "Asia/Shanghai"
+    max_deliver: int = Field(default=5, ge=1, description="Deliveries before a dead letter.")
+    ack_wait_seconds: float = Field(default=30.0, gt=0)
+    relay_batch: int = Field(default=500, ge=1)
+    log_format: str = Field(default="auto", description="auto | json | console")
+    log_level: str = "INFO"
+    nats_port: int = Field(default=4223, description="Port of the embedded nats-server.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def database_url_for(self, service: str) -> str:
+        """The service's own URL, else the shared PostgreSQL URL, else its SQLite file."""
+        own: str | None = getattr(self, f"{service}_database_url", None)
+        if own:
+            return own
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / (service + '.db')}"
+
+    def nats_servers(self) -> list[str]:
+        assert self.nats_url, "nats_url is not set"
+        return [s.strip() for s in self.nats_url.split(",") if s.strip()]

@@ -1,0 +1,1 @@
+"""Scheduling: assignments seen from dispatch, daily shifts, shift messages, visits."""

@@ -1,0 +1,126 @@
+"""Scheduling use cases, one per message."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from contracts import subjects
+from contracts.dispatch.v1 import CaregiverAssigned
+from contracts.scheduling.v1 import (
+    CompleteVisit,
+    GenerateShifts,
+    ShiftScheduled,
+    ShiftsGenerated,
+    VisitCompleted,
+    VisitRejected,
+)
+from services.infra.bus.store import Tx
+from services.infra.upsert import insert_ignore, upsert
+from services.scheduling.model import ShiftView, shift_id_for, visit_id_for, visit_problem
+from services.scheduling.store import assignments, shifts, visits
+
+
+async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
+    """A new assignment replaces any earlier active one of the household."""
+    await tx.session.execute(
+        sa.update(assignments)
+        .where(
+            assignments.c.household_id == evt.household_id,
+            assignments.c.assignment_id != evt.assignment_id,
+        )
+        .values(active=False)
+    )
+    row = evt.model_dump(exclude={"visit_window", "request_id"})
+    row["visit_start"], row["visit_end"] = evt.visit_window
+    row["active"] = True
+    await upsert(tx.session, assignments, row, key=["assignment_id"])
+
+
+async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
+    """One shift per active assignment for the day; existing shifts are left as they are."""
+    active = await tx.session.execute(
+        sa.select(assignments)
+        .where(assignments.c.active, assignments.c.start_date <= cmd.date)
+        .order_by(assignments.c.household_id)
+    )
+    created = present = 0
+    for a in active:
+        shift_id = shift_id_for(a.household_id, cmd.date)
+        inserted = await insert_ignore(
+            tx.session,
+            shifts,
+            {
+                "shift_id": shift_id,
+                "assignment_id": a.assignment_id,
+                "household_id": a.household_id,
+                "caregiver_id": a.caregiver_id,
+                "date": cmd.date,
+                "visit_start": a.visit_start,
+                "visit_end": a.visit_end,
+                "visited": False,
+            },
+        )
+        if not inserted:
+            present += 1
+            continue
+        created += 1
+        await tx.emit(
+            subjects.carer_shift_subject(a.caregiver_id),
+            ShiftScheduled(
+                shift_id=shift_id,
+                caregiver_id=a.caregiver_id,
+                household_id=a.household_id,
+                address=a.address,
+                date=cmd.date,
+                visit_window=(a.visit_start, a.visit_end),
+            ),
+        )
+    await tx.emit(
+        subjects.SHIFTS_GENERATED,
+        ShiftsGenerated(date=cmd.date, created=created, already_present=present),
+    )
+
+
+async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
+    row = (
+        await tx.session.execute(sa.select(shifts).where(shifts.c.shift_id == cmd.shift_id))
+    ).first()
+    view = ShiftView(row.shift_id, row.caregiver_id, row.date, row.visited) if row else None
+    visit_day = cmd.checked_in_at.astimezone(tx.clock.tz).date()
+    problem = visit_problem(view, cmd.caregiver_id, visit_day)
+    if problem:
+        await tx.emit(
+            subjects.VISIT_REJECTED,
+            VisitRejected(shift_id=cmd.shift_id, caregiver_id=cmd.caregiver_id, reason=problem),
+        )
+        return
+    assert row is not None
+    visit_id = visit_id_for(row.shift_id)
+    await tx.session.execute(
+        sa.insert(visits).values(
+            visit_id=visit_id,
+            shift_id=row.shift_id,
+            household_id=row.household_id,
+            caregiver_id=row.caregiver_id,
+            date=row.date,
+            checked_in_at=cmd.checked_in_at,
+            checked_out_at=cmd.checked_out_at,
+            latitude=cmd.latitude,
+            longitude=cmd.longitude,
+        )
+    )
+    await tx.session.execute(
+        sa.update(shifts).where(shifts.c.shift_id == row.shift_id).values(visited=True)
+    )
+    await tx.emit(
+        subjects.VISIT_COMPLETED,
+        VisitCompleted(
+            visit_id=visit_id,
+            shift_id=row.shift_id,
+            household_id=row.household_id,
+            caregiver_id=row.caregiver_id,
+            date=row.date,
+            checked_in_at=cmd.checked_in_at,
+            checked_out_at=cmd.checked_out_at,
+        ),
+    )

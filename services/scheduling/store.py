@@ -1,0 +1,51 @@
+"""Scheduling tables (the service's own)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.infra.bus.tables import plumbing_tables
+
+metadata = sa.MetaData()
+plumbing = plumbing_tables(metadata)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("assignment_id", sa.String(40), primary_key=True),
+    sa.Column("household_id", sa.String(40), nullable=False, index=True),
+    sa.Column("caregiver_id", sa.String(40), nullable=False),
+    sa.Column("station_id", sa.String(40), nullable=False),
+    sa.Column("address", sa.String(200), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("visit_start", sa.Time, nullable=False),
+    sa.Column("visit_end", sa.Time, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+shifts = sa.Table(
+    "shifts",
+    metadata,
+    sa.Column("shift_id", sa.String(80), primary_key=True),
+    sa.Column("assignment_id", sa.String(40), nullable=False),
+    sa.Column("household_id", sa.String(40), nullable=False),
+    sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
+    sa.Column("date", sa.Date, nullable=False, index=True),
+    sa.Column("visit_start", sa.Time, nullable=False),
+    sa.Column("visit_end", sa.Time, nullable=False),
+    sa.Column("visited", sa.Boolean, nullable=False),
+)
+
+visits = sa.Table(
+    "visits",
+    metadata,
+    sa.Column("visit_id", sa.String(80), primary_key=True),
+    sa.Column("shift_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("household_id", sa.String(40), nullable=False),
+    sa.Column("caregiver_id", sa.String(40), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("checked_out_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("latitude", sa.Float, nullable=True),
+    sa.Column("longitude", sa.Float, nullable=True),
+)

@@ -1,0 +1,45 @@
+"""All three services in one process (``homecare up`` and the demo)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.billing import app as billing_app
+from services.dispatch import app as dispatch_app
+from services.infra.clock import Clock
+from services.infra.runtime import Service
+from services.infra.settings import Settings
+from services.scheduling import app as scheduling_app
+
+BUILDERS: dict[str, Callable[[Settings, Clock], Service]] = {
+    "dispatch": dispatch_app.build,
+    "scheduling": scheduling_app.build,
+    "billing": billing_app.build,
+}
+
+
+def build_services(
+    settings: Settings, clock: Clock, names: tuple[str, ...] | None = None
+) -> list[Service]:
+    return [BUILDERS[n](settings, clock) for n in (names or tuple(BUILDERS))]
+
+
+class System:
+    def __init__(self, settings: Settings, clock: Clock, names: tuple[str, ...] | None = None):
+        self.services = build_services(settings, clock, names)
+
+    def __getitem__(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    async def start(self) -> None:
+        for svc in self.services:
+            await svc.start()
+
+    async def stop(self) -> None:
+        for svc in reversed(self.services):
+            await svc.stop()
+
+    async def migrate(self) -> None:
+        for svc in self.services:
+            await svc.migrate()
+            await svc.engine.dispose()

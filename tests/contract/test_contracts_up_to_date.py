@@ -1,0 +1,348 @@
+"""The committed contract files (JSON Schemas, AsyncAPI) match the code that defines them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from contracts import subjects
+from contracts.billing.v1 import MonthCounted, MonthSummary, MonthSummaryQuery
+from contracts.dispatch.v1 import (
+    CaregiverAssigned,
+    CaregiverRegistered,
+    CareRequestUnmet,
+    HouseholdRegistered,
+    RegisterCaregiver,
+    RegisterHousehold,
+    RequestCare,
+)
+from contracts.envelope import Envelope, Payload, envelope_of
+from contracts.export import (
+    asyncapi_files,
+    check_contracts,
+    documented_brokers,
+    payload_classes,
+    reply_models,
+    schema_name,
+)
+from contracts.scheduling.v1 import (
+    CompleteVisit,
+    GenerateShifts,
+    ShiftScheduled,
+    ShiftsGenerated,
+    VisitCompleted,
+    VisitRejected,
+)
+from contracts.system.v1 import DeadLettered, HealthQuery, HealthReport
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = REPO_ROOT / "contracts"
+ENVELOPE_FIELDS = {"event_id", "type", "version", "occurred_at", "correlation_id", "producer"}
+
+AT = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+WINDOW = (time(9), time(11))
+
+SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
+    RegisterCaregiver: RegisterCaregiver(
+        caregiver_id="C0001", name="王秀兰", station_id="S01", street="中山公园街道"
+    ),
+    RegisterHousehold: RegisterHousehold(
+        household_id="H0001",
+        name="李家",
+        address="中山区长江路 1 号",
+        station_id="S01",
+        street="中山公园街道",
+        category="B",
+        enrolled_on=date(2026, 11, 1),
+        visit_window=WINDOW,
+    ),
+    RequestCare: RequestCare(request_id="R1", household_id="H0001", start_date=date(2026, 11, 2)),
+    CaregiverRegistered: CaregiverRegistered(caregiver_id="C0001", station_id="S01", name="王"),
+    HouseholdRegistered: HouseholdRegistered(
+        household_id="H0001",
+        station_id="S01",
+        street="中山公园街道",
+        category=None,
+        enrolled_on=date(2026, 11, 1),
+    ),
+    CaregiverAssigned: CaregiverAssigned(
+        assignment_id="A1",
+        request_id="R1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        station_id="S01",
+        address="中山区长江路 1 号",
+        start_date=date(2026, 11, 2),
+        visit_window=WINDOW,
+    ),
+    CareRequestUnmet: CareRequestUnmet(
+        request_id="R2", household_id="H0002", reason="no caregiver with capacity"
+    ),
+    GenerateShifts: GenerateShifts(date=date(2026, 11, 3)),
+    CompleteVisit: CompleteVisit(
+        shift_id="SH1",
+        caregiver_id="C0001",
+        checked_in_at=AT,
+        checked_out_at=AT.replace(hour=10),
+        latitude=38.91,
+        longitude=121.6,
+    ),
+    ShiftScheduled: ShiftScheduled(
+        shift_id="SH1",
+        caregiver_id="C0001",
+        household_id="H0001",
+        address="中山区长江路 1 号",
+        date=date(2026, 11, 3),
+        visit_window=WINDOW,
+    ),
+    ShiftsGenerated: ShiftsGenerated(date=date(2026, 11, 3), created=3, already_present=0),
+    VisitCompleted: VisitCompleted(
+        visit_id="V1",
+        shift_id="SH1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        checked_in_at=AT,
+        checked_out_at=AT.replace(hour=10),
+    ),
+    VisitRejected: VisitRejected(shift_id="SH1", caregiver_id="C0001", reason="not your shift"),
+    MonthSummaryQuery: MonthSummaryQuery(month="2026-11"),
+    MonthCounted: MonthCounted(month="2026-11", households_served=2, served_days=40),
+    HealthQuery: HealthQuery(),
+    DeadLettered: DeadLettered(
+        dead_letter_id=1,
+        service="billing",
+        consumer="billing_on_visit_completed",
+        subject=subjects.VISIT_COMPLETED,
+        reason="validation error",
+        deliveries=5,
+        original_event_id=None,
+        data_preview="{not json",
+    ),
+}
+
+SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {
+    MonthSummary: MonthSummary(
+        month="2026-11",
+        households_served=2,
+        served_days=40,
+        visits=41,
+        caregivers=1,
+        unenrolled_visits=0,
+        served_days_by_category={"A": 20, "B": 20},
+    ),
+    HealthReport: HealthReport(
+        service="billing",
+        instance="host-1-billing",
+        status="ok",
+        started_at=AT,
+        uptime_seconds=12.5,
+        database="ok",
+        outbox_backlog=0,
+        dead_letters=0,
+        consumers=["billing_on_visit_completed"],
+    ),
+}
+
+
+# -- up to date ------------------------------------------------------------------------------
+
+
+def test_committed_contracts_are_up_to_date() -> None:
+    stale = check_contracts(CONTRACTS)
+    if stale:
+        listing = "\n".join(f"  {Path(path).relative_to(REPO_ROOT)}" for path in stale)
+        pytest.fail(
+            f"contract files are stale (run `homecare contracts export`):\n{listing}",
+            pytrace=False,
+        )
+
+
+def test_generation_is_deterministic_and_leaks_nothing_local() -> None:
+    first, second = asyncapi_files(), asyncapi_files()
+    assert first == second
+    text = first["asyncapi.yaml"]
+    assert f"{socket.gethostname()}-{os.getpid()}" not in text  # Service.instance
+    assert str(REPO_ROOT) not in text
+    assert "nats://" not in text and "127.0.0.1:4222" in text  # only the placeholder host
+
+
+def test_documenting_the_services_creates_no_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert documented_brokers()
+    assert list(tmp_path.iterdir()) == []  # no var/ folder, no SQLite file
+
+
+# -- subjects ------------------------------------------------------------------------------
+
+
+def _known_subjects() -> set[str]:
+    """Every subject contracts/subjects.py names: its constants and per-service subjects."""
+    constants = {
+        value
+        for name, value in vars(subjects).items()
+        if name.isupper() and isinstance(value, str) and value.startswith(f"{subjects.ROOT}.")
+    }
+    per_service = {
+        make(service)
+        for service in subjects.SERVICES
+        for make in (subjects.health_subject, subjects.dlq_subject)
+    }
+    return constants | per_service
+
+
+def _documented_addresses() -> set[str]:
+    document = json.loads((CONTRACTS / "asyncapi.json").read_text(encoding="utf-8"))
+    return {channel["address"] for channel in document["channels"].values()}
+
+
+def _template(address: Any) -> str:
+    return str(getattr(address, "template", address))
+
+
+def test_every_subscribed_subject_is_documented() -> None:
+    known, documented = _known_subjects(), _documented_addresses()
+    subscribed = {
+        _template(getattr(sub, "subject", None))
+        for broker in documented_brokers()
+        for sub in broker.subscribers
+    }
+    assert subscribed, "the services subscribe to nothing?"
+    assert subscribed <= known, f"not declared in contracts/subjects.py: {subscribed - known}"
+    assert subscribed <= documented, f"missing from asyncapi.json: {subscribed - documented}"
+
+
+def test_every_emitted_subject_is_documented() -> None:
+    known, documented = _known_subjects(), _documented_addresses()
+    emitted = {
+        _template(getattr(pub.specification, "subject", None))
+        for broker in documented_brokers()
+        for pub in broker.publishers
+    }
+    assert subjects.CARER_SHIFT_PATTERN in emitted
+    assert emitted <= known, f"not declared in contracts/subjects.py: {emitted - known}"
+    assert emitted <= documented, f"missing from asyncapi.json: {emitted - documented}"
+
+
+def test_path_parameters_are_declared() -> None:
+    document = json.loads((CONTRACTS / "asyncapi.json").read_text(encoding="utf-8"))
+    for channel in document["channels"].values():
+        names = set(re.findall(r"\{(\w+)\}", channel["address"]))
+        assert names == set(channel.get("parameters", {})), channel["address"]
+
+
+def test_component_keys_are_valid_asyncapi_names() -> None:
+    document = json.loads((CONTRACTS / "asyncapi.json").read_text(encoding="utf-8"))
+    for key in document["components"]["schemas"]:
+        assert re.fullmatch(r"[A-Za-z0-9.\-_]+", key), key
+
+
+# -- JSON Schemas --------------------------------------------------------------------------
+
+
+def _load_schema(model: type[BaseModel]) -> dict[str, Any]:
+    path = CONTRACTS / "schemas" / f"{schema_name(model)}.json"
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        assert ref.startswith("#/$defs/"), ref
+        schema = root["$defs"][ref.removeprefix("#/$defs/")]
+    return schema
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def _conforms(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> list[str]:
+    """A small structural check (types, required, extra keys, const, enum) used when the
+    jsonschema package is not installed. Returns the problems found."""
+    schema = _resolve(schema, root)
+    if "anyOf" in schema:
+        branches = [_conforms(instance, branch, root) for branch in schema["anyOf"]]
+        return [] if any(not problems for problems in branches) else branches[0]
+    problems: list[str] = []
+    expected = schema.get("type")
+    if expected:
+        python_type = _TYPES[expected]
+        if not isinstance(instance, python_type) or (
+            expected in ("integer", "number") and isinstance(instance, bool)
+        ):
+            return [f"{instance!r} is not {expected}"]
+    if "const" in schema and instance != schema["const"]:
+        problems.append(f"{instance!r} != const {schema['const']!r}")
+    if "enum" in schema and instance not in schema["enum"]:
+        problems.append(f"{instance!r} not in {schema['enum']!r}")
+    if isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        problems += [f"missing {key}" for key in schema.get("required", []) if key not in instance]
+        if schema.get("additionalProperties") is False:
+            problems += [f"unexpected {key}" for key in instance if key not in properties]
+        for key, value in instance.items():
+            if key in properties:
+                problems += [f"{key}: {p}" for p in _conforms(value, properties[key], root)]
+    if isinstance(instance, list) and "prefixItems" in schema:
+        for item, item_schema in zip(instance, schema["prefixItems"], strict=False):
+            problems += _conforms(item, item_schema, root)
+    return problems
+
+
+def _validate(instance: Any, schema: dict[str, Any]) -> None:
+    try:
+        import jsonschema
+    except ImportError:
+        problems = _conforms(instance, schema, schema)
+        assert not problems, problems
+    else:
+        jsonschema.validate(instance, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_every_exported_model_has_a_sample() -> None:
+    assert set(payload_classes()) == set(SAMPLE_PAYLOADS)
+    assert set(reply_models()) == set(SAMPLE_REPLIES)
+
+
+@pytest.mark.parametrize("payload_cls", list(SAMPLE_PAYLOADS), ids=lambda cls: cls.TYPE)
+def test_schema_accepts_a_wrapped_sample(payload_cls: type[Payload]) -> None:
+    schema = _load_schema(payload_cls)
+    assert ENVELOPE_FIELDS | {"payload"} <= set(schema["required"])
+    assert schema["properties"]["type"]["const"] == payload_cls.TYPE
+    assert schema["properties"]["version"]["const"] == payload_cls.VERSION
+
+    envelope = Envelope.wrap(SAMPLE_PAYLOADS[payload_cls], producer="contract-test", occurred_at=AT)
+    wire = json.loads(envelope.to_json())
+    _validate(wire, schema)
+    assert envelope_of(payload_cls).model_validate(wire) == envelope  # pydantic round trip
+
+    wrong_type = wire | {"type": "dispatch.SomethingElse"}
+    with pytest.raises(Exception):  # noqa: B017 - jsonschema or AssertionError
+        _validate(wrong_type, schema)
+
+
+@pytest.mark.parametrize("model", list(SAMPLE_REPLIES), ids=lambda cls: cls.__name__)
+def test_reply_schema_accepts_a_sample(model: type[BaseModel]) -> None:
+    schema = _load_schema(model)
+    wire = json.loads(SAMPLE_REPLIES[model].model_dump_json())
+    _validate(wire, schema)
+    assert model.model_validate(wire) == SAMPLE_REPLIES[model]
