@@ -284,7 +284,7 @@ async def bench(url: str, n: int, batch: int, db_dir: Path, phase_seconds: float
         "emits_per_transaction": batch,
         "relay_batch": RELAY_BATCH,
         "raw_fetch_batch": RAW_FETCH_BATCH,
-        "storage": f"SQLite (WAL) files in {db_dir}, JetStream file storage, one nats-server",
+        "storage": f"SQLite (WAL) files in temp dir {db_dir}; JetStream file storage",
         "results": [
             {
                 "path": r.path,
@@ -330,6 +330,18 @@ def print_table(report: dict[str, Any]) -> None:
     print(f"checks: {report['checks']}")
 
 
+def run_with_server(root: Path, n: int, batch: int, phase_seconds: float) -> dict[str, Any]:
+    server = NatsServer(root / "nats")
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:  # includes TimeoutError and a missing binary
+        raise BenchError(f"could not start nats-server: {exc}") from exc
+    try:
+        return asyncio.run(bench(server.url, n, batch, root / "db", phase_seconds))
+    finally:
+        server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--messages", type=int, default=20_000, help="messages per path")
@@ -345,10 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up on kill as on Ctrl-C
     root = Path(tempfile.mkdtemp(prefix="homecare-bench-"))
     try:
-        with NatsServer(root / "nats") as server:
-            report = asyncio.run(
-                bench(server.url, args.messages, args.batch, root / "db", args.timeout)
-            )
+        report = run_with_server(root, args.messages, args.batch, args.timeout)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

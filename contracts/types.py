@@ -16,11 +16,11 @@ Id = Annotated[
 Category = Literal["A", "B", "C", "D"]
 Sex = Literal["F", "M"]
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 def _month(value: str) -> str:
-    if not _MONTH.match(value):
+    if not _MONTH.fullmatch(value):
         raise ValueError("month must be YYYY-MM")
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 import nats
@@ -33,7 +34,12 @@ class BusClient:
         return cls(await nats.connect(servers, **options), producer)
 
     async def close(self) -> None:
-        await self.nc.drain()
+        if self.nc.is_closed:
+            return
+        if self.nc.is_connected:
+            await self.nc.drain()
+        else:  # reconnecting: nothing can drain; just let go
+            await self.nc.close()
 
     async def __aenter__(self) -> BusClient:
         return self
@@ -61,9 +67,16 @@ class BusClient:
         return env
 
     async def send_many(
-        self, items: list[tuple[str, Payload]], correlation_id: str | None = None
+        self,
+        items: list[tuple[str, Payload]],
+        correlation_id: str | None = None,
+        timeout: float = 10.0,
     ) -> list[Envelope[Any]]:
-        """Publish many commands with up to a few thousand in flight; all stored on return."""
+        """Publish many commands with up to a few thousand in flight; all stored on return.
+
+        Raises TimeoutError when the acknowledgements do not all arrive within ``timeout``
+        (a connection lost mid-batch drops them). Sending again is safe: receivers are
+        idempotent on their business keys."""
         envs, futures = [], []
         for subject, payload in items:
             env = self.envelope(payload, correlation_id)
@@ -71,8 +84,8 @@ class BusClient:
             futures.append(
                 await self.js.publish_async(subject, env.to_json(), headers=headers_for(env))
             )
-        for f in futures:
-            await f
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*futures)
         return envs
 
     async def ask(self, subject: str, payload: Payload, reply: type[R], timeout: float = 5.0) -> R:

@@ -49,8 +49,12 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # FastStream logs one INFO line per message; our middleware logs what matters instead.
-    logging.getLogger("faststream").setLevel(logging.WARNING)
-    logging.getLogger("nats").setLevel(logging.WARNING)
+    # Its loggers also carry their own handlers: drop them so everything goes through ours.
+    for name in ("faststream", "faststream.access", "nats", "nats.aio.client"):
+        library_logger = logging.getLogger(name)
+        library_logger.handlers[:] = []
+        library_logger.propagate = True
+        library_logger.setLevel(logging.WARNING)
     _configured = True
 
 

@@ -180,10 +180,16 @@ class Service:
         redelivered later), the relay publishes what the outbox holds, then the connection
         drains. Whatever the relay could not send stays in the outbox for the next start."""
         for subscriber in self.broker.subscribers:
-            await subscriber.stop()
+            try:
+                await subscriber.stop()
+            except Exception as exc:  # a lost connection: the server forgets the interest anyway
+                self.log.warning("subscriber did not stop cleanly", error=repr(exc))
         if self.relay:
             await self.relay.stop()
-        await self.broker.stop()
+        try:
+            await self.broker.stop()
+        except Exception as exc:
+            self.log.warning("connection did not drain cleanly", error=repr(exc))
         await self.engine.dispose()
         self.log.info("service stopped", instance=self.instance)
 

@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from contracts import subjects
-from contracts.billing.v1 import MonthCounted, MonthSummary, MonthSummaryQuery
+from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
 from contracts.dispatch.v1 import (
     CaregiverAssigned,
     CaregiverRegistered,
@@ -115,7 +115,6 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
     ),
     VisitRejected: VisitRejected(shift_id="SH1", caregiver_id="C0001", reason="not your shift"),
     MonthSummaryQuery: MonthSummaryQuery(month="2026-11"),
-    MonthCounted: MonthCounted(month="2026-11", households_served=2, served_days=40),
     HealthQuery: HealthQuery(),
     DeadLettered: DeadLettered(
         dead_letter_id=1,

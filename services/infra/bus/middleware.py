@@ -20,7 +20,7 @@ log = get_logger("homecare.consumer")
 
 def retry_delay(deliveries: int) -> float:
     """Back off 0.5 s, 1 s, 2 s ... capped at 30 s, so a passing outage is waited out."""
-    return float(min(0.5 * 2 ** max(deliveries - 1, 0), 30.0))
+    return float(min(0.5 * 2 ** min(max(deliveries - 1, 0), 6), 30.0))
 
 
 def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMiddleware]:
@@ -60,7 +60,7 @@ def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMi
                 log.error("request handler failed", error=repr(exc))
                 return False
             deliveries = metadata.num_delivered
-            reason = poison_reason(exc)
+            reason = poison_reason(exc, getattr(msg, "data", None))
             if reason is None and deliveries >= max_deliver:
                 reason = f"failed {deliveries} deliveries, last error: {exc!r}"
             if reason is None:

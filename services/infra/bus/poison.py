@@ -21,8 +21,25 @@ def _pydantic_reason(err: pydantic.ValidationError) -> str:
     return "invalid message: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def poison_reason(exc: BaseException) -> str | None:
-    """A human-readable reason when ``exc`` means the message itself is bad; else None."""
+def body_problem(data: bytes) -> str | None:
+    """Why the raw body is not a JSON document at all, or None when it is one."""
+    try:
+        json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    except json.JSONDecodeError as exc:
+        return f"body is not valid JSON ({exc.msg} at position {exc.pos})"
+    return None
+
+
+def poison_reason(exc: BaseException, data: bytes | None = None) -> str | None:
+    """A human-readable reason when ``exc`` means the message itself is bad; else None.
+
+    FastStream hands undecodable bodies to validation as raw bytes, so a validation failure
+    is first explained by the body itself when ``data`` shows it is not JSON."""
+    is_validation = isinstance(exc, DependsValidationError | pydantic.ValidationError)
+    if is_validation and data is not None and (problem := body_problem(data)):
+        return problem
     if isinstance(exc, DependsValidationError):
         original = exc.original_error
         if isinstance(original, pydantic.ValidationError):

@@ -60,6 +60,8 @@ class OutboxRelay:
     async def _run(self) -> None:
         failures = 0
         while not self._stopping:
+            # Cleared before reading, so a commit during the read still wakes the next wait.
+            self._wake.clear()
             try:
                 sent = await self.publish_batch()
                 failures = 0
@@ -69,7 +71,6 @@ class OutboxRelay:
                 sent = 0
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
             if sent == 0 and not self._stopping:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll):
                         await self._wake.wait()

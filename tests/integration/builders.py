@@ -1,0 +1,53 @@
+"""Small builders of valid commands for the integration tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
+from contracts.scheduling.v1 import CompleteVisit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+STREET = "中山公园街道"
+
+
+def caregiver(
+    cid: str, station: str = "S1", capacity: int = 1, street: str = STREET
+) -> RegisterCaregiver:
+    return RegisterCaregiver(
+        caregiver_id=cid, name="王秀兰", station_id=station, street=street, capacity=capacity
+    )
+
+
+def household(
+    hid: str,
+    station: str = "S1",
+    category: str = "B",
+    street: str = STREET,
+    enrolled_on: date = date(2026, 10, 1),
+) -> RegisterHousehold:
+    return RegisterHousehold(
+        household_id=hid,
+        name="李家",
+        address=f"五一路{hid}号",
+        station_id=station,
+        street=street,
+        category=category,  # type: ignore[arg-type]
+        enrolled_on=enrolled_on,
+        visit_window=(time(9), time(11)),
+    )
+
+
+def request(hid: str, start: date = date(2026, 11, 1)) -> RequestCare:
+    return RequestCare(request_id=f"R-{hid}", household_id=hid, start_date=start)
+
+
+def visit(shift_id: str, cid: str, day: date) -> CompleteVisit:
+    checked_in = datetime.combine(day, time(9, 5), SHANGHAI)
+    return CompleteVisit(
+        shift_id=shift_id,
+        caregiver_id=cid,
+        checked_in_at=checked_in,
+        checked_out_at=checked_in + timedelta(minutes=90),
+    )
