@@ -127,7 +127,14 @@ def status(
     """Ask each service for its health over the bus and print a table."""
     settings = _settings()
     url = settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
-    reports = asyncio.run(_health(url, timeout))
+    try:
+        reports = asyncio.run(_health(url, timeout))
+    except ConnectionError:
+        console.print(
+            f"[red]no NATS server at {url}[/red]: start one with `homecare up`, "
+            "or set HOMECARE_NATS_URL"
+        )
+        raise typer.Exit(1) from None
     table = Table(title=f"homecare on {url}")
     for col in ("service", "status", "instance", "outbox", "dead letters", "consumers"):
         table.add_column(col)
@@ -149,13 +156,23 @@ def status(
     raise typer.Exit(1 if down else 0)
 
 
+async def _quiet(_error: Exception) -> None:
+    """Connection errors are reported in the table, not as tracebacks."""
+
+
 async def _health(url: str, timeout: float) -> dict[str, Any]:
     from services.client import BusClient
 
     try:
-        client = await BusClient.connect(url, producer="homecare-status", max_reconnect_attempts=0)
-    except Exception:
-        return {name: f"no NATS server at {url}" for name in SERVICES}
+        client = await BusClient.connect(
+            url,
+            producer="homecare-status",
+            max_reconnect_attempts=1,  # 0 means forever
+            reconnect_time_wait=0.2,
+            error_cb=_quiet,
+        )
+    except Exception as exc:
+        raise ConnectionError(url) from exc
     results: dict[str, Any] = {}
     async with client:
         for name in SERVICES:

@@ -1,0 +1,175 @@
+"""The `homecare` command as a user runs it: real processes, real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from builders import household
+from conftest import eventually
+
+from contracts import subjects
+from services.client import BusClient
+from services.infra.db import create_engine_for, schema_for
+from services.infra.nats_server import free_port
+
+HOMECARE = str(Path(sys.executable).parent / "homecare")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMECARE_")}
+    env.update(extra)
+    return env
+
+
+async def run(*args: str, env: dict[str, str], timeout: float = 120) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        HOMECARE, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def start_up(env: dict[str, str]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        HOMECARE, "up", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout
+    async with asyncio.timeout(60):
+        while True:
+            line = (await proc.stdout.readline()).decode()
+            if not line:
+                raise AssertionError(
+                    f"homecare up exited: {(await proc.stderr.read()).decode()}"
+                    if proc.stderr
+                    else "homecare up exited"
+                )
+            if line.startswith("running"):
+                return proc
+
+
+async def stop(proc: asyncio.subprocess.Process) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out
+    return out.decode()
+
+
+async def rows_in(var_dir: Path, database_url: str | None, service: str, table: str) -> int:
+    url = database_url or f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
+    engine = create_engine_for(url, service)
+    qualified = f"{schema}.{table}" if (schema := schema_for(url, service)) else table
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(sa.text(f"SELECT count(*) FROM {qualified}")) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_up_status_and_ctrl_c_mid_load_loses_nothing(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    port = free_port()
+    env = clean_env(
+        HOMECARE_VAR_DIR=str(tmp_path / "var"),
+        HOMECARE_NATS_PORT=str(port),
+        **({"HOMECARE_DATABASE_URL": database_url} if database_url else {}),
+    )
+    proc = await start_up(env)
+    try:
+        code, out, _ = await run("status", env=env)
+        assert code == 0, out
+        for name in ("dispatch", "scheduling", "billing"):
+            assert name in out
+        assert out.count(" ok ") >= 3
+        async with await BusClient.connect(f"nats://127.0.0.1:{port}") as client:
+            await client.send_many(
+                [(subjects.REGISTER_HOUSEHOLD, household(f"H{i:03d}")) for i in range(300)]
+            )
+        output = await stop(proc)  # Ctrl-C while the 300 commands are being processed
+        assert "stopped" in output
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    # Whatever was in flight is redelivered after the restart: all 300 arrive, none twice.
+    proc = await start_up(env)
+    try:
+        var = tmp_path / "var"
+
+        async def all_arrived() -> bool:
+            return (
+                await rows_in(var, database_url, "dispatch", "households") == 300
+                and await rows_in(var, database_url, "billing", "categories") == 300
+            )
+
+        await eventually(all_arrived, "all 300 households after the restart", timeout=60)
+    finally:
+        await stop(proc)
+
+
+async def test_status_without_server_says_so(tmp_path: Path) -> None:
+    code, out, _ = await run(
+        "status", "--timeout", "0.5", env=clean_env(HOMECARE_NATS_PORT=str(free_port()))
+    )
+    assert code == 1
+    assert "no NATS server" in out
+
+
+async def test_run_needs_a_nats_url() -> None:
+    code, _, err = await run("run", "dispatch", env=clean_env())
+    assert code == 2
+    assert "HOMECARE_NATS_URL is not set" in err
+    code, _, err = await run("run", "payroll", env=clean_env())
+    assert code == 2 and "unknown service payroll" in err
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_migrate_creates_each_services_tables(tmp_path: Path, backend: str) -> None:
+    code, out, _ = await run("migrate", env=clean_env(HOMECARE_VAR_DIR=str(tmp_path)))
+    assert code == 0, out
+    for service, table in (
+        ("dispatch", "assignments"),
+        ("scheduling", "shifts"),
+        ("billing", "visits"),
+    ):
+        assert await rows_in(tmp_path, None, service, table) == 0
+        assert await rows_in(tmp_path, None, service, "outbox") == 0
+
+
+async def test_contracts_are_exported_and_current() -> None:
+    code, out, _ = await run("contracts", "export", "--check", env=clean_env())
+    assert code == 0, out
+
+
+async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
+    code, out, err = await run(
+        "demo",
+        "--json",
+        "--households",
+        "16",
+        "--caregivers",
+        "10",
+        "--output",
+        str(tmp_path / "demo"),
+        env=clean_env(),
+        timeout=180,
+    )
+    assert code == 0, err
+    s = json.loads(out)
+    assert s["households"] == s["care_requests"] == 16
+    assert s["assignments"] + len(s["unmet"]) == 16
+    assert s["shifts"] == s["shift_messages_received"] > 0
+    assert s["visits_completed"] + s["visits_missed"] == s["shifts"]
+    assert s["billing"]["visits"] == s["visits_completed"] == s["billing"]["served_days"]
+    assert sum(s["billing"]["served_days_by_category"].values()) == s["billing"]["served_days"]
+    assert [d["original_event_id"] for d in s["dead_letters"]] == ["demo-malformed-1"]
+    assert all(h["status"] == "ok" for h in s["services"])
+    saved = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert saved["billing"] == s["billing"]

@@ -1,0 +1,131 @@
+"""Fast routing tests with FastStream's in-memory TestNatsBroker: each subject reaches its
+handler, the envelope is validated, and the use case's effects (state + outbox) land in the
+service's own database. The same flows run on a real nats-server in tests/integration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from faststream.nats import TestNatsBroker
+
+from contracts import subjects
+from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
+from contracts.envelope import Envelope
+from contracts.scheduling.v1 import GenerateShifts
+from services.dispatch import app as dispatch_app
+from services.dispatch.store import assignments, caregivers
+from services.infra.clock import SimulatedClock
+from services.infra.runtime import Service
+from services.infra.settings import Settings
+from services.scheduling import app as scheduling_app
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(nats_url="nats://127.0.0.1:1", var_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2026, 11, 1, 8, tzinfo=SHANGHAI))
+
+
+async def migrated(svc: Service) -> Service:
+    await svc.migrate()
+    return svc
+
+
+@pytest.fixture
+async def dispatch(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
+    svc = await migrated(dispatch_app.build(settings, clock))
+    yield svc
+    await svc.engine.dispose()
+
+
+def envelope(payload: object) -> dict[str, object]:
+    return Envelope.wrap(payload, producer="test").model_dump(mode="json")  # type: ignore[arg-type]
+
+
+async def outbox_subjects(svc: Service) -> list[str]:
+    rows = await svc.store.read(
+        sa.select(svc.store.tables.outbox.c.subject).order_by(svc.store.tables.outbox.c.id)
+    )
+    return [r.subject for r in rows]
+
+
+async def test_dispatch_routes_commands_to_use_cases(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await broker.publish(
+            envelope(
+                RegisterCaregiver(caregiver_id="C1", name="王", station_id="S1", street="中山")
+            ),
+            subjects.REGISTER_CAREGIVER,
+        )
+        await broker.publish(
+            envelope(
+                RegisterHousehold(
+                    household_id="H1",
+                    name="李家",
+                    address="x",
+                    station_id="S1",
+                    street="中山",
+                    category="B",
+                    enrolled_on=date(2026, 10, 1),
+                    visit_window=(datetime(2026, 1, 1, 9).time(), datetime(2026, 1, 1, 11).time()),
+                )
+            ),
+            subjects.REGISTER_HOUSEHOLD,
+        )
+        await broker.publish(
+            envelope(RequestCare(request_id="R1", household_id="H1", start_date=date(2026, 11, 2))),
+            subjects.REQUEST_CARE,
+        )
+    assert await dispatch.store.count(caregivers) == 1
+    rows = await dispatch.store.read(sa.select(assignments.c.caregiver_id))
+    assert [r.caregiver_id for r in rows] == ["C1"]
+    assert await outbox_subjects(dispatch) == [
+        subjects.CAREGIVER_REGISTERED,
+        subjects.HOUSEHOLD_REGISTERED,
+        subjects.CAREGIVER_ASSIGNED,
+    ]
+
+
+async def test_payload_of_another_type_is_refused(dispatch: Service) -> None:
+    # A RequestCare envelope on the caregiver subject fails validation; nothing is written.
+    wrong = envelope(RequestCare(request_id="R1", household_id="H1", start_date=date(2026, 11, 2)))
+    async with TestNatsBroker(dispatch.broker) as broker:
+        with pytest.raises(Exception, match="validation|RegisterCaregiver"):
+            await broker.publish(wrong, subjects.REGISTER_CAREGIVER)
+    assert await dispatch.store.count(caregivers) == 0
+    assert await outbox_subjects(dispatch) == []
+
+
+async def test_same_event_twice_is_applied_once(dispatch: Service) -> None:
+    message = envelope(
+        RegisterCaregiver(caregiver_id="C1", name="王", station_id="S1", street="中山")
+    )
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await broker.publish(message, subjects.REGISTER_CAREGIVER)
+        await broker.publish(message, subjects.REGISTER_CAREGIVER)
+    assert await outbox_subjects(dispatch) == [subjects.CAREGIVER_REGISTERED]
+
+
+async def test_scheduling_generates_nothing_without_assignments(
+    settings: Settings, clock: SimulatedClock
+) -> None:
+    svc = await migrated(scheduling_app.build(settings, clock))
+    try:
+        async with TestNatsBroker(svc.broker) as broker:
+            await broker.publish(
+                envelope(GenerateShifts(date=date(2026, 11, 2))), subjects.GENERATE_SHIFTS
+            )
+        assert await outbox_subjects(svc) == [subjects.SHIFTS_GENERATED]
+    finally:
+        await svc.engine.dispose()
