@@ -101,7 +101,7 @@ async def test_payload_of_another_type_is_refused(dispatch: Service) -> None:
     # A RequestCare envelope on the caregiver subject fails validation; nothing is written.
     wrong = envelope(RequestCare(request_id="R1", household_id="H1", start_date=date(2026, 11, 2)))
     async with TestNatsBroker(dispatch.broker) as broker:
-        with pytest.raises(Exception, match="validation|RegisterCaregiver"):
+        with pytest.raises(Exception, match=r"validation|RegisterCaregiver"):
             await broker.publish(wrong, subjects.REGISTER_CAREGIVER)
     assert await dispatch.store.count(caregivers) == 0
     assert await outbox_subjects(dispatch) == []
