@@ -88,6 +88,11 @@ class BusClient:
             await asyncio.gather(*futures)
         return envs
 
+    async def caught_up(self, stream: str, consumer: str) -> bool:
+        """True when a durable consumer has nothing pending and nothing unacknowledged."""
+        info = await self.js.consumer_info(stream, consumer)
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
     async def ask(self, subject: str, payload: Payload, reply: type[R], timeout: float = 5.0) -> R:
         msg = await self.nc.request(subject, self.envelope(payload).to_json(), timeout=timeout)
         return reply.model_validate_json(msg.data)

@@ -15,7 +15,7 @@ from services.infra.upsert import insert_ignore, upsert
 
 async def record_category(tx: Tx, evt: HouseholdRegistered) -> None:
     await upsert(
-        tx.session,
+        tx.conn,
         categories,
         {"household_id": evt.household_id, "from_date": evt.enrolled_on, "category": evt.category},
         key=["household_id", "from_date"],
@@ -25,7 +25,7 @@ async def record_category(tx: Tx, evt: HouseholdRegistered) -> None:
 async def record_visit(tx: Tx, evt: VisitCompleted) -> None:
     # The visit id is the key too, so even a re-sent event under a new id counts once.
     await insert_ignore(
-        tx.session,
+        tx.conn,
         visits,
         {
             "visit_id": evt.visit_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time as wallclock
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -142,6 +142,11 @@ async def _enrol(
         "every care request to be answered",
     )
     summary.assignments = watcher.by_type["dispatch.CaregiverAssigned"]
+    # Scheduling learns of assignments from the same events; let it catch up before day one.
+    await _until(
+        lambda: client.caught_up("HC_DISPATCH", "scheduling_on_caregiver_assigned"),
+        "scheduling to record every assignment",
+    )
     summary.unmet = watcher.payloads["dispatch.CareRequestUnmet"]
 
 
@@ -161,6 +166,7 @@ async def _month(
         report(f"simulating {day}", n, days)
         await _simulate_day(client, watcher, phones, clock, summary, day)
     report("month simulated", days, days)
+    summary.shifts = watcher.by_type["scheduling.ShiftScheduled"]
     summary.shift_messages_received = sum(len(v) for v in phones.received.values())
     summary.visits_completed = watcher.by_type["scheduling.VisitCompleted"]
     summary.visits_rejected = watcher.by_type["scheduling.VisitRejected"]
@@ -185,7 +191,6 @@ async def _simulate_day(
     await watcher.wait_until(
         lambda: len(phones.received[day]) >= created, f"phones to receive the shifts of {day}"
     )
-    summary.shifts += created
     clock.set(datetime.combine(day, time(18), clock.tz))
     visits, missed = phones.visits_for(day)
     await client.send_many([(subjects.COMPLETE_VISIT, v) for v in visits])
@@ -196,6 +201,14 @@ async def _simulate_day(
         lambda: sum(watcher.by_type[t] for t in answered) >= summary.visits_sent,
         f"the visits of {day}",
     )
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:
+    deadline = wallclock.monotonic() + timeout
+    while not await check():
+        if wallclock.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 async def _billing(

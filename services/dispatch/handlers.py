@@ -21,7 +21,7 @@ from services.infra.upsert import upsert
 
 
 async def register_caregiver(tx: Tx, cmd: RegisterCaregiver) -> None:
-    await upsert(tx.session, caregivers, cmd.model_dump(), key=["caregiver_id"])
+    await upsert(tx.conn, caregivers, cmd.model_dump(), key=["caregiver_id"])
     await tx.emit(
         subjects.CAREGIVER_REGISTERED,
         CaregiverRegistered(
@@ -33,7 +33,7 @@ async def register_caregiver(tx: Tx, cmd: RegisterCaregiver) -> None:
 async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
     row = cmd.model_dump(exclude={"visit_window"})
     row["visit_start"], row["visit_end"] = cmd.visit_window
-    await upsert(tx.session, households, row, key=["household_id"])
+    await upsert(tx.conn, households, row, key=["household_id"])
     await tx.emit(
         subjects.HOUSEHOLD_REGISTERED,
         HouseholdRegistered(
@@ -47,7 +47,7 @@ async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
 
 
 async def request_care(tx: Tx, cmd: RequestCare) -> None:
-    s = tx.session
+    s = tx.conn
     if await s.scalar(
         sa.select(care_requests.c.status).where(care_requests.c.request_id == cmd.request_id)
     ):
@@ -121,7 +121,7 @@ async def _caregiver_slots(tx: Tx, street: str) -> list[CaregiverSlot]:
         .group_by(assignments.c.caregiver_id)
         .subquery()
     )
-    rows = await tx.session.execute(
+    rows = await tx.conn.execute(
         sa.select(caregivers, sa.func.coalesce(load.c.n, 0).label("load"))
         .outerjoin(load, load.c.caregiver_id == caregivers.c.caregiver_id)
         .where(caregivers.c.street == street)

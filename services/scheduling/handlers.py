@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import sqlalchemy as sa
 
 from contracts import subjects
@@ -17,12 +20,15 @@ from contracts.scheduling.v1 import (
 from services.infra.bus.store import Tx
 from services.infra.upsert import insert_ignore, upsert
 from services.scheduling.model import ShiftView, shift_id_for, visit_id_for, visit_problem
-from services.scheduling.store import assignments, shifts, visits
+from services.scheduling.store import assignments, generated_days, shifts, visits
 
 
 async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
-    """A new assignment replaces any earlier active one of the household."""
-    await tx.session.execute(
+    """A new assignment replaces any earlier active one of the household. Days whose shifts
+    were already generated get this assignment's shift now, so an assignment that arrives
+    after its first day's generation (events from two streams have no common order) still
+    gets every shift from today on."""
+    await tx.conn.execute(
         sa.update(assignments)
         .where(
             assignments.c.household_id == evt.household_id,
@@ -33,37 +39,61 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
     row = evt.model_dump(exclude={"visit_window", "request_id"})
     row["visit_start"], row["visit_end"] = evt.visit_window
     row["active"] = True
-    await upsert(tx.session, assignments, row, key=["assignment_id"])
+    await upsert(tx.conn, assignments, row, key=["assignment_id"])
+    assignment = (
+        await tx.conn.execute(
+            sa.select(assignments).where(assignments.c.assignment_id == evt.assignment_id)
+        )
+    ).one()
+    first_day = max(evt.start_date, tx.clock.today())
+    days = await tx.conn.execute(
+        sa.select(generated_days.c.date)
+        .where(generated_days.c.date >= first_day)
+        .order_by(generated_days.c.date)
+    )
+    for (day,) in days.all():
+        await _create_shift(tx, assignment, day)
 
 
 async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
     """One shift per active assignment for the day; existing shifts are left as they are."""
-    active = await tx.session.execute(
+    await insert_ignore(tx.conn, generated_days, {"date": cmd.date})
+    active = await tx.conn.execute(
         sa.select(assignments)
         .where(assignments.c.active, assignments.c.start_date <= cmd.date)
         .order_by(assignments.c.household_id)
     )
     created = present = 0
-    for a in active:
-        shift_id = shift_id_for(a.household_id, cmd.date)
-        inserted = await insert_ignore(
-            tx.session,
-            shifts,
-            {
-                "shift_id": shift_id,
-                "assignment_id": a.assignment_id,
-                "household_id": a.household_id,
-                "caregiver_id": a.caregiver_id,
-                "date": cmd.date,
-                "visit_start": a.visit_start,
-                "visit_end": a.visit_end,
-                "visited": False,
-            },
-        )
-        if not inserted:
+    for a in active.all():
+        if await _create_shift(tx, a, cmd.date):
+            created += 1
+        else:
             present += 1
-            continue
-        created += 1
+    await tx.emit(
+        subjects.SHIFTS_GENERATED,
+        ShiftsGenerated(date=cmd.date, created=created, already_present=present),
+    )
+
+
+async def _create_shift(tx: Tx, a: Any, day: date) -> bool:
+    """The shift of assignment ``a`` on ``day`` and its message to the caregiver; False when
+    the household already has that day's shift."""
+    shift_id = shift_id_for(a.household_id, day)
+    inserted = await insert_ignore(
+        tx.conn,
+        shifts,
+        {
+            "shift_id": shift_id,
+            "assignment_id": a.assignment_id,
+            "household_id": a.household_id,
+            "caregiver_id": a.caregiver_id,
+            "date": day,
+            "visit_start": a.visit_start,
+            "visit_end": a.visit_end,
+            "visited": False,
+        },
+    )
+    if inserted:
         await tx.emit(
             subjects.carer_shift_subject(a.caregiver_id),
             ShiftScheduled(
@@ -71,19 +101,16 @@ async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
                 caregiver_id=a.caregiver_id,
                 household_id=a.household_id,
                 address=a.address,
-                date=cmd.date,
+                date=day,
                 visit_window=(a.visit_start, a.visit_end),
             ),
         )
-    await tx.emit(
-        subjects.SHIFTS_GENERATED,
-        ShiftsGenerated(date=cmd.date, created=created, already_present=present),
-    )
+    return inserted
 
 
 async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
     row = (
-        await tx.session.execute(sa.select(shifts).where(shifts.c.shift_id == cmd.shift_id))
+        await tx.conn.execute(sa.select(shifts).where(shifts.c.shift_id == cmd.shift_id))
     ).first()
     view = ShiftView(row.shift_id, row.caregiver_id, row.date, row.visited) if row else None
     visit_day = cmd.checked_in_at.astimezone(tx.clock.tz).date()
@@ -96,7 +123,7 @@ async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
         return
     assert row is not None
     visit_id = visit_id_for(row.shift_id)
-    await tx.session.execute(
+    await tx.conn.execute(
         sa.insert(visits).values(
             visit_id=visit_id,
             shift_id=row.shift_id,
@@ -109,7 +136,7 @@ async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
             longitude=cmd.longitude,
         )
     )
-    await tx.session.execute(
+    await tx.conn.execute(
         sa.update(shifts).where(shifts.c.shift_id == row.shift_id).values(visited=True)
     )
     await tx.emit(

@@ -49,3 +49,9 @@ visits = sa.Table(
     sa.Column("latitude", sa.Float, nullable=True),
     sa.Column("longitude", sa.Float, nullable=True),
 )
+
+generated_days = sa.Table(
+    "generated_days",
+    metadata,
+    sa.Column("date", sa.Date, primary_key=True),
+)

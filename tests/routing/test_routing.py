@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from faststream.nats import TestNatsBroker
 
 from contracts import subjects
-from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
+from contracts.dispatch.v1 import (
+    CaregiverAssigned,
+    RegisterCaregiver,
+    RegisterHousehold,
+    RequestCare,
+)
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import GenerateShifts
 from services.dispatch import app as dispatch_app
@@ -23,6 +28,7 @@ from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling import app as scheduling_app
+from services.scheduling.store import shifts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -127,5 +133,36 @@ async def test_scheduling_generates_nothing_without_assignments(
                 envelope(GenerateShifts(date=date(2026, 11, 2))), subjects.GENERATE_SHIFTS
             )
         assert await outbox_subjects(svc) == [subjects.SHIFTS_GENERATED]
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_assignment_after_its_day_was_generated_still_gets_the_shift(
+    settings: Settings, clock: SimulatedClock
+) -> None:
+    """Generation and assignment come from two streams with no common order."""
+    svc = await migrated(scheduling_app.build(settings, clock))
+    day = date(2026, 11, 2)
+    assigned = CaregiverAssigned(
+        assignment_id="AS-1",
+        request_id="R1",
+        household_id="H1",
+        caregiver_id="C1",
+        station_id="S1",
+        address="x",
+        start_date=day,
+        visit_window=(datetime(2026, 1, 1, 9).time(), datetime(2026, 1, 1, 11).time()),
+    )
+    try:
+        async with TestNatsBroker(svc.broker) as broker:
+            await broker.publish(envelope(GenerateShifts(date=day)), subjects.GENERATE_SHIFTS)
+            await broker.publish(envelope(assigned), subjects.CAREGIVER_ASSIGNED)
+            await broker.publish(envelope(GenerateShifts(date=day)), subjects.GENERATE_SHIFTS)
+        assert await outbox_subjects(svc) == [
+            subjects.SHIFTS_GENERATED,
+            subjects.carer_shift_subject("C1"),
+            subjects.SHIFTS_GENERATED,  # the second run finds the shift already there
+        ]
+        assert await svc.store.count(shifts) == 1
     finally:
         await svc.engine.dispose()

@@ -100,7 +100,7 @@ class OutboxRelay:
         failed = len(rows) - len(done)
         if done:
             async with self._store.transaction() as tx:
-                await tx.session.execute(sa.delete(outbox).where(outbox.c.id.in_(done)))
+                await tx.conn.execute(sa.delete(outbox).where(outbox.c.id.in_(done)))
             self.published += len(done)
         if failed:
             first = next(r for r in results if isinstance(r, BaseException))

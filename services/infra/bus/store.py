@@ -9,29 +9,30 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope, P, headers_for
 from contracts.subjects import dlq_subject
 from contracts.system.v1 import DeadLettered
 from services.infra.bus.tables import PlumbingTables
 from services.infra.clock import Clock
-from services.infra.db import session_factory
+from services.infra.upsert import insert_ignore
 
 
 class Tx:
-    """One unit of work: the session plus ``emit``, which writes to the outbox in the same
-    transaction. Events emitted while handling a message inherit its correlation id."""
+    """One unit of work: a connection in a transaction, plus ``emit``, which writes to the
+    outbox in that transaction. Events emitted while handling a message inherit its
+    correlation id."""
 
     def __init__(
         self,
-        session: AsyncSession,
+        conn: AsyncConnection,
         tables: PlumbingTables,
         producer: str,
         clock: Clock,
         cause: Envelope[Any] | None,
     ) -> None:
-        self.session = session
+        self.conn = conn
         self._tables = tables
         self._producer = producer
         self._clock = clock
@@ -50,7 +51,7 @@ class Tx:
             correlation_id=self._cause.correlation_id if self._cause else None,
             causation_id=self._cause.event_id if self._cause else None,
         )
-        await self.session.execute(
+        await self.conn.execute(
             sa.insert(self._tables.outbox).values(
                 event_id=envelope.event_id,
                 subject=subject,
@@ -74,7 +75,6 @@ class MessageStore:
         self.tables = tables
         self.producer = producer
         self.clock = clock
-        self._sessions = session_factory(engine)
         self._committed_listeners: list[Callable[[], None]] = []
         # SQLite has one writer at a time and its busy handler sleeps in coarse steps, so
         # concurrent handlers queue here instead; PostgreSQL runs them concurrently.
@@ -86,8 +86,8 @@ class MessageStore:
 
     @asynccontextmanager
     async def transaction(self, cause: Envelope[Any] | None = None) -> AsyncIterator[Tx]:
-        async with self._serialized(), self._sessions() as session, session.begin():
-            tx = Tx(session, self.tables, self.producer, self.clock, cause)
+        async with self._serialized(), self.engine.begin() as conn:
+            tx = Tx(conn, self.tables, self.producer, self.clock, cause)
             yield tx
         if tx.emitted:
             for listener in self._committed_listeners:
@@ -106,20 +106,18 @@ class MessageStore:
 
         The inbox row commits with the work, so a redelivery after a crash either finds
         nothing done (and does it) or finds the row (and skips)."""
-        inbox = self.tables.inbox
         async with self.transaction(cause=envelope) as tx:
-            seen = await tx.session.scalar(
-                sa.select(sa.literal(1)).where(
-                    inbox.c.consumer == consumer, inbox.c.event_id == envelope.event_id
-                )
+            claimed = await insert_ignore(
+                tx.conn,
+                self.tables.inbox,
+                {
+                    "consumer": consumer,
+                    "event_id": envelope.event_id,
+                    "processed_at": self.clock.now(),
+                },
             )
-            if seen:
+            if not claimed:
                 return False
-            await tx.session.execute(
-                sa.insert(inbox).values(
-                    consumer=consumer, event_id=envelope.event_id, processed_at=self.clock.now()
-                )
-            )
             await work(tx)
         return True
 
@@ -136,7 +134,7 @@ class MessageStore:
         """Keep the message and its reason, and announce it on the DLQ subject (via the outbox)."""
         event_id = headers.get("Nats-Msg-Id")
         async with self.transaction() as tx:
-            row_id = await tx.session.scalar(
+            row_id = await tx.conn.scalar(
                 sa.insert(self.tables.dead_letters)
                 .values(
                     consumer=consumer,
@@ -167,8 +165,8 @@ class MessageStore:
         return row_id
 
     async def count(self, table: sa.Table) -> int:
-        async with self._sessions() as session:
-            return int(await session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
     async def outbox_backlog(self) -> int:
         return await self.count(self.tables.outbox)
@@ -177,5 +175,5 @@ class MessageStore:
         return await self.count(self.tables.dead_letters)
 
     async def read(self, query: sa.Select[Any]) -> list[Any]:
-        async with self._sessions() as session:
-            return list((await session.execute(query)).all())
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).all())
