@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
 from services.infra.clock import SystemClock
@@ -73,8 +74,10 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
 def up(
     only: Annotated[list[str] | None, typer.Option(help="Run only these services.")] = None,
 ) -> None:
-    """Start everything on this machine: an embedded nats-server (unless HOMECARE_NATS_URL is
-    set) with JetStream under var/nats, then dispatch, scheduling and billing in one process."""
+    """Start everything here: embedded nats-server (unless HOMECARE_NATS_URL) and all services.
+
+    The embedded server keeps JetStream data under var/nats; dispatch, scheduling and billing
+    run in this one process. Ctrl-C stops gracefully."""
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     names = _check_services(only or list(SERVICES))
@@ -117,7 +120,8 @@ def migrate(
     names = _check_services(service or list(SERVICES))
     asyncio.run(System(settings, SystemClock(settings.tz), names).migrate())
     for name in names:
-        console.print(f"{name}: migrated ({settings.database_url_for(name)})")
+        url = make_url(settings.database_url_for(name)).render_as_string(hide_password=True)
+        console.print(f"{name}: migrated ({url})")
 
 
 @app.command()
@@ -207,8 +211,10 @@ def demo(
     caregivers: Annotated[int, typer.Option(min=1, max=5000)] = 80,
     output: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
 ) -> None:
-    """Seed the demo street (Zhongshan Park street) and run a month through the real services
-    on a real nats-server, on simulated time; prints a summary of every stage."""
+    """Run a demo month of Zhongshan Park street through the real services and print a summary.
+
+    Starts its own nats-server, seeds 4 stations, ~120 households and ~80 caregivers, and
+    drives requests, shifts, visits and billing on simulated time. Output goes to var/demo."""
     from services.demo.report import print_summary
     from services.demo.run import run_demo
 

@@ -55,6 +55,9 @@ async def request_care(tx: Tx, cmd: RequestCare) -> None:
     household = (
         await s.execute(sa.select(households).where(households.c.household_id == cmd.household_id))
     ).first()
+    if household is not None:
+        # Loads are read then written: one assignment at a time per street.
+        await tx.lock(f"dispatch.street:{household.street}")
     outcome: CaregiverSlot | Unmet
     if household is None:
         outcome = Unmet(f"unknown household {cmd.household_id}")

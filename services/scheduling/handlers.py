@@ -22,12 +22,17 @@ from services.infra.upsert import insert_ignore, upsert
 from services.scheduling.model import ShiftView, shift_id_for, visit_id_for, visit_problem
 from services.scheduling.store import assignments, generated_days, shifts, visits
 
+# Taken by both use cases that read assignments and generated days and then write shifts, so
+# neither can miss a row the other has not committed yet.
+SHIFTS_LOCK = "scheduling.shifts"
+
 
 async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
     """A new assignment replaces any earlier active one of the household. Days whose shifts
     were already generated get this assignment's shift now, so an assignment that arrives
     after its first day's generation (events from two streams have no common order) still
     gets every shift from today on."""
+    await tx.lock(SHIFTS_LOCK)
     await tx.conn.execute(
         sa.update(assignments)
         .where(
@@ -57,6 +62,7 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
 
 async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
     """One shift per active assignment for the day; existing shifts are left as they are."""
+    await tx.lock(SHIFTS_LOCK)
     await insert_ignore(tx.conn, generated_days, {"date": cmd.date})
     active = await tx.conn.execute(
         sa.select(assignments)

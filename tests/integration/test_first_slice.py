@@ -111,3 +111,31 @@ async def test_second_check_in_for_same_shift_is_rejected(
     assert reasons == ["shift belongs to caregiver C1", "visit already recorded"]
     assert watcher.by_type["scheduling.VisitCompleted"] == 1
     await watcher.stop()
+
+
+async def test_concurrent_requests_never_exceed_capacity(system: System, client: BusClient) -> None:
+    """Requests are handled concurrently; caregivers' loads are read then written, so they
+    are taken one at a time per street."""
+    watcher = BusWatcher(client.nc)
+    await watcher.start()
+    await client.send_many(
+        [
+            (subjects.REGISTER_CAREGIVER, caregiver("C1", capacity=2)),
+            (subjects.REGISTER_CAREGIVER, caregiver("C2", capacity=1)),
+        ]
+        + [(subjects.REGISTER_HOUSEHOLD, household(f"H{i}")) for i in range(12)]
+    )
+    await watcher.wait_until(lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 12, "reg")
+    await client.send_many([(subjects.REQUEST_CARE, request(f"H{i}")) for i in range(12)])
+    await watcher.wait_until(
+        lambda: (
+            watcher.by_type["dispatch.CaregiverAssigned"]
+            + watcher.by_type["dispatch.CareRequestUnmet"]
+            == 12
+        ),
+        "answers",
+    )
+    rows = await system["dispatch"].store.read(sa.select(assignments.c.caregiver_id))
+    assert sorted(r.caregiver_id for r in rows) == ["C1", "C1", "C2"]
+    assert watcher.by_type["dispatch.CareRequestUnmet"] == 9
+    await watcher.stop()

@@ -4,6 +4,7 @@ and the decision after a failure (dead-letter now, retry later, or dead-letter a
 from __future__ import annotations
 
 import asyncio
+import time
 from types import TracebackType
 from typing import Any
 
@@ -26,8 +27,10 @@ def retry_delay(deliveries: int) -> float:
 def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMiddleware]:
     class ReliabilityMiddleware(BaseMiddleware):
         _tokens: Any = None
+        _started = 0.0
 
         async def on_receive(self) -> None:
+            self._started = time.perf_counter()
             headers = getattr(self.msg, "headers", None) or {}
             self._tokens = structlog.contextvars.bind_contextvars(
                 service=store.producer,
@@ -44,9 +47,10 @@ def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMi
             exc_tb: TracebackType | None = None,
         ) -> bool | None:
             try:
-                if exc_val is None or isinstance(
-                    exc_val, HandlerException | asyncio.CancelledError
-                ):
+                if exc_val is None:
+                    log.debug("processed", ms=round((time.perf_counter() - self._started) * 1e3, 2))
+                    return False
+                if isinstance(exc_val, HandlerException | asyncio.CancelledError):
                     return False
                 return await self._failed(exc_val)
             finally:
@@ -72,14 +76,18 @@ def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMi
                     retry_in=delay,
                 )
                 raise NackMessage(delay=delay) from exc
-            dead_letter_id = await store.dead_letter(
-                consumer=metadata.consumer,
-                subject=msg.subject,
-                reason=reason,
-                data=msg.data,
-                headers=dict(msg.headers or {}),
-                deliveries=deliveries,
-            )
+            try:
+                dead_letter_id = await store.dead_letter(
+                    consumer=metadata.consumer,
+                    subject=msg.subject,
+                    reason=reason,
+                    data=msg.data,
+                    headers=dict(msg.headers or {}),
+                    deliveries=deliveries,
+                )
+            except Exception as store_error:  # keep the message; try again after a pause
+                log.error("dead letter not stored; will retry", error=repr(store_error))
+                raise NackMessage(delay=retry_delay(deliveries)) from store_error
             log.warning(
                 "dead-lettered",
                 reason=reason,

@@ -43,6 +43,15 @@ class Tx:
     def clock(self) -> Clock:
         return self._clock
 
+    async def lock(self, name: str) -> None:
+        """Hold a named lock until this transaction ends, for use cases that read then write
+        shared state (a caregiver's load, a day's shifts). PostgreSQL: an advisory lock, so it
+        also holds across instances. SQLite: writers are already one at a time."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name}
+            )
+
     async def emit(self, subject: str, payload: P) -> Envelope[P]:
         envelope = Envelope.wrap(
             payload,
