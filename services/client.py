@@ -94,7 +94,10 @@ class BusClient:
         return info.num_pending == 0 and info.num_ack_pending == 0
 
     async def ask(self, subject: str, payload: Payload, reply: type[R], timeout: float = 5.0) -> R:
-        msg = await self.nc.request(subject, self.envelope(payload).to_json(), timeout=timeout)
+        env = self.envelope(payload)
+        msg = await self.nc.request(
+            subject, env.to_json(), timeout=timeout, headers=headers_for(env)
+        )
         return reply.model_validate_json(msg.data)
 
     async def health(self, service: str, timeout: float = 2.0) -> HealthReport:

@@ -24,7 +24,12 @@ from services.infra.bus.compat import install_fetch_timeout_shim
 from services.infra.bus.middleware import reliability_middleware
 from services.infra.bus.relay import OutboxRelay
 from services.infra.bus.store import MessageStore, Tx
-from services.infra.bus.streams import consumer_config, ensure_streams
+from services.infra.bus.streams import (
+    DurableSpec,
+    consumer_config,
+    ensure_consumers,
+    ensure_streams,
+)
 from services.infra.bus.tables import PlumbingTables
 from services.infra.clock import Clock
 from services.infra.db import create_engine_for, ensure_sqlite_dir, schema_for
@@ -71,6 +76,7 @@ class Service:
         )
         self.relay: OutboxRelay | None = None
         self.consumers: list[str] = []
+        self._durables: list[DurableSpec] = []
         self.started_at: datetime | None = None
         self.rpc(
             health_subject(name), HealthQuery, HealthReport, self._health, "Health of this service"
@@ -96,6 +102,7 @@ class Service:
         """A durable JetStream pull consumer (shared by every instance of this service)."""
         name = f"{self.name}_{durable}"
         self.consumers.append(name)
+        self._durables.append(DurableSpec(stream_for(subject).name, name, subject))
         model = envelope_of(payload)
 
         async def subscriber(message: Any) -> None:
@@ -169,6 +176,7 @@ class Service:
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         await ensure_streams(js)
+        await ensure_consumers(js, self._durables, self.settings.ack_wait_seconds)
         await self.broker.start()
         self.relay = OutboxRelay(self.store, js, batch=self.settings.relay_batch)
         self.relay.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,11 +17,13 @@ from conftest import eventually
 from contracts import subjects
 from contracts.envelope import Envelope, headers_for
 from contracts.scheduling.v1 import VisitCompleted
+from contracts.system.v1 import DeadLettered
 from services.billing import handlers as billing_handlers
 from services.billing.store import visits as billed_visits
 from services.client import BusClient
 from services.dispatch.store import caregivers, households
 from services.infra.clock import SimulatedClock
+from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
 from services.infra.settings import Settings
 from services.system import System
@@ -238,3 +241,48 @@ def _categories() -> sa.Table:
 def test_builders_make_valid_envelopes() -> None:
     wrap: Callable[..., Envelope[Any]] = Envelope.wrap
     assert wrap(household("H1"), producer="t").payload.household_id == "H1"
+
+
+async def test_consumer_settings_follow_the_code_on_restart(
+    settings: Settings, clock: SimulatedClock, client: BusClient
+) -> None:
+    async with running(settings, clock, "billing"):
+        pass
+    changed = settings.model_copy(update={"ack_wait_seconds": 17.0})
+    async with running(changed, clock, "billing"):
+        info = await client.js.consumer_info("HC_SCHEDULING", "billing_on_visit_completed")
+        assert info.config.ack_wait == 17.0
+
+
+async def test_correlation_id_reaches_logs_and_the_dead_letter_announcement(
+    settings: Settings,
+    clock: SimulatedClock,
+    client: BusClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(tx: Any, evt: VisitCompleted) -> None:
+        raise RuntimeError("always")
+
+    monkeypatch.setattr(billing_handlers, "record_visit", broken)
+    lines = io.StringIO()
+    configure_logging("INFO", "json", stream=lines)
+    try:
+        async with running(settings, clock, "billing") as system:
+            sent = await client.send(subjects.VISIT_COMPLETED, completed("V1"))
+
+            async def dead() -> bool:
+                return await system["billing"].store.dead_letter_count() == 1
+
+            await eventually(dead, "the dead letter", timeout=30)
+            sub = await client.js.subscribe("homecare.dlq.billing", deliver_policy=None)
+            announced = Envelope[DeadLettered].model_validate_json(
+                (await sub.next_msg(timeout=10)).data
+            )
+    finally:
+        configure_logging("WARNING", "console")
+    assert announced.correlation_id == sent.correlation_id
+    assert announced.payload.original_event_id == sent.event_id
+    retries = [json.loads(line) for line in lines.getvalue().splitlines() if "will retry" in line]
+    assert len(retries) == settings.max_deliver - 1
+    assert {r["correlation_id"] for r in retries} == {sent.correlation_id}
+    assert {r["event_type"] for r in retries} == {"scheduling.VisitCompleted"}

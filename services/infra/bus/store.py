@@ -31,8 +31,10 @@ class Tx:
         producer: str,
         clock: Clock,
         cause: Envelope[Any] | None,
+        correlation_id: str | None = None,
     ) -> None:
         self.conn = conn
+        self._correlation_id = cause.correlation_id if cause else correlation_id
         self._tables = tables
         self._producer = producer
         self._clock = clock
@@ -57,7 +59,7 @@ class Tx:
             payload,
             producer=self._producer,
             occurred_at=self._clock.now(),
-            correlation_id=self._cause.correlation_id if self._cause else None,
+            correlation_id=self._correlation_id,
             causation_id=self._cause.event_id if self._cause else None,
         )
         await self.conn.execute(
@@ -94,9 +96,13 @@ class MessageStore:
         self._committed_listeners.append(listener)
 
     @asynccontextmanager
-    async def transaction(self, cause: Envelope[Any] | None = None) -> AsyncIterator[Tx]:
+    async def transaction(
+        self, cause: Envelope[Any] | None = None, correlation_id: str | None = None
+    ) -> AsyncIterator[Tx]:
+        """``cause``: the message being handled (its ids flow into emitted events);
+        ``correlation_id``: the flow to join when only the id is known."""
         async with self._serialized(), self.engine.begin() as conn:
-            tx = Tx(conn, self.tables, self.producer, self.clock, cause)
+            tx = Tx(conn, self.tables, self.producer, self.clock, cause, correlation_id)
             yield tx
         if tx.emitted:
             for listener in self._committed_listeners:
@@ -142,7 +148,9 @@ class MessageStore:
     ) -> int:
         """Keep the message and its reason, and announce it on the DLQ subject (via the outbox)."""
         event_id = headers.get("Nats-Msg-Id")
-        async with self.transaction() as tx:
+        # The announcement joins the original flow when the message named one.
+        correlation = headers.get("Homecare-Correlation-Id") or None
+        async with self.transaction(correlation_id=correlation[:64] if correlation else None) as tx:
             row_id = await tx.conn.scalar(
                 sa.insert(self.tables.dead_letters)
                 .values(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -42,6 +44,25 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+@dataclass(frozen=True)
+class DurableSpec:
+    stream: str
+    durable: str
+    subject: str
+
+
+async def ensure_consumers(
+    js: JetStreamContext, durables: list[DurableSpec], ack_wait: float
+) -> None:
+    """Create each durable consumer, or update it to the declared config (so a changed
+    HOMECARE_ACK_WAIT_SECONDS takes effect on the next start)."""
+    for spec in durables:
+        config = consumer_config(ack_wait)
+        config.durable_name = spec.durable
+        config.filter_subject = spec.subject
+        await js.add_consumer(spec.stream, config)
 
 
 def consumer_config(ack_wait: float) -> ConsumerConfig:
