@@ -11,14 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from builders import caregiver, household, request
 from faststream.nats import TestNatsBroker
 
 from contracts import subjects
 from contracts.dispatch.v1 import (
     CaregiverAssigned,
-    RegisterCaregiver,
-    RegisterHousehold,
-    RequestCare,
 )
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import GenerateShifts
@@ -68,31 +66,9 @@ async def outbox_subjects(svc: Service) -> list[str]:
 
 async def test_dispatch_routes_commands_to_use_cases(dispatch: Service) -> None:
     async with TestNatsBroker(dispatch.broker) as broker:
-        await broker.publish(
-            envelope(
-                RegisterCaregiver(caregiver_id="C1", name="王", station_id="S1", street="中山")
-            ),
-            subjects.REGISTER_CAREGIVER,
-        )
-        await broker.publish(
-            envelope(
-                RegisterHousehold(
-                    household_id="H1",
-                    name="李家",
-                    address="x",
-                    station_id="S1",
-                    street="中山",
-                    category="B",
-                    enrolled_on=date(2026, 10, 1),
-                    visit_window=(datetime(2026, 1, 1, 9).time(), datetime(2026, 1, 1, 11).time()),
-                )
-            ),
-            subjects.REGISTER_HOUSEHOLD,
-        )
-        await broker.publish(
-            envelope(RequestCare(request_id="R1", household_id="H1", start_date=date(2026, 11, 2))),
-            subjects.REQUEST_CARE,
-        )
+        await broker.publish(envelope(caregiver("C1")), subjects.REGISTER_CAREGIVER)
+        await broker.publish(envelope(household("H1")), subjects.REGISTER_HOUSEHOLD)
+        await broker.publish(envelope(request("H1")), subjects.REQUEST_CARE)
     assert await dispatch.store.count(caregivers) == 1
     rows = await dispatch.store.read(sa.select(assignments.c.caregiver_id))
     assert [r.caregiver_id for r in rows] == ["C1"]
@@ -105,7 +81,7 @@ async def test_dispatch_routes_commands_to_use_cases(dispatch: Service) -> None:
 
 async def test_payload_of_another_type_is_refused(dispatch: Service) -> None:
     # A RequestCare envelope on the caregiver subject fails validation; nothing is written.
-    wrong = envelope(RequestCare(request_id="R1", household_id="H1", start_date=date(2026, 11, 2)))
+    wrong = envelope(request("H1"))
     async with TestNatsBroker(dispatch.broker) as broker:
         with pytest.raises(Exception, match=r"validation|RegisterCaregiver"):
             await broker.publish(wrong, subjects.REGISTER_CAREGIVER)
@@ -114,9 +90,7 @@ async def test_payload_of_another_type_is_refused(dispatch: Service) -> None:
 
 
 async def test_same_event_twice_is_applied_once(dispatch: Service) -> None:
-    message = envelope(
-        RegisterCaregiver(caregiver_id="C1", name="王", station_id="S1", street="中山")
-    )
+    message = envelope(caregiver("C1"))
     async with TestNatsBroker(dispatch.broker) as broker:
         await broker.publish(message, subjects.REGISTER_CAREGIVER)
         await broker.publish(message, subjects.REGISTER_CAREGIVER)
