@@ -200,6 +200,7 @@ def asyncapi_document() -> dict[str, Any]:
     ).to_specification()
     document: dict[str, Any] = json.loads(spec.to_json())  # fresh objects: no YAML aliases
     document = _rename_generic_envelopes(document)
+    document = _rename_message_keys(document)
     _declare_path_parameters(document)
     for path in _ASYNCAPI_MAPS:
         _sort_map(document, path)
@@ -231,6 +232,21 @@ def _rename_generic_envelopes(document: dict[str, Any]) -> dict[str, Any]:
         encoded = old.replace("[", "%5B").replace("]", "%5D")
         for form in (old, encoded):
             refs[f"#/components/schemas/{form}"] = f"#/components/schemas/{new}"
+    result: dict[str, Any] = _replace_refs(document, refs)
+    return result
+
+
+def _rename_message_keys(document: dict[str, Any]) -> dict[str, Any]:
+    """``x:SubscribeMessage`` -> ``x.SubscribeMessage``: FastStream joins message keys with a
+    colon, which AsyncAPI 3 does not allow in component keys."""
+    messages: dict[str, Any] = document.get("components", {}).get("messages", {})
+    renames = {key: key.replace(":", ".") for key in messages if ":" in key}
+    for old, new in renames.items():
+        messages[new] = messages.pop(old)
+    refs = {}
+    for old, new in renames.items():
+        for form in (old, old.replace(":", "%3A")):
+            refs[f"#/components/messages/{form}"] = f"#/components/messages/{new}"
     result: dict[str, Any] = _replace_refs(document, refs)
     return result
 

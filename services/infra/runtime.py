@@ -116,7 +116,7 @@ class Service:
             durable=name,
             pull_sub=PullSub(batch_size=batch, timeout=1.0),
             config=consumer_config(self.settings.ack_wait_seconds),
-            title=f"{name}:{subject}",
+            title=name,  # AsyncAPI 3 keys allow letters, digits, . - _ only
             description=description,
         )(subscriber)
 
@@ -149,16 +149,16 @@ class Service:
 
         responder.__annotations__ = {"message": model, "return": reply}
         responder.__name__ = f"{self.name}_{payload.TYPE}"
-        self.broker.subscriber(subject, title=f"{self.name}:{subject}", description=description)(
-            responder
-        )
+        self.broker.subscriber(
+            subject, title=f"{self.name}_answers_{payload.TYPE}", description=description
+        )(responder)
 
     def emits(self, subject: str, payload: type[Payload], description: str) -> None:
         """Document an event this service publishes (through the outbox) in AsyncAPI."""
         self.broker.publisher(
             subject,
             schema=envelope_of(payload),
-            title=f"{self.name}:{subject}",
+            title=f"{self.name}_publishes_{payload.TYPE}",
             description=description,
             include_in_schema=True,
         )

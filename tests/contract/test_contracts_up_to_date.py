@@ -9,6 +9,7 @@ import socket
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from pydantic import BaseModel
@@ -242,8 +243,36 @@ def test_path_parameters_are_declared() -> None:
 
 def test_component_keys_are_valid_asyncapi_names() -> None:
     document = json.loads((CONTRACTS / "asyncapi.json").read_text(encoding="utf-8"))
-    for key in document["components"]["schemas"]:
+    keys = [
+        *document["channels"],
+        *document["operations"],
+        *document["components"]["schemas"],
+        *document["components"]["messages"],
+    ]
+    for key in keys:
         assert re.fullmatch(r"[A-Za-z0-9.\-_]+", key), key
+
+
+def test_every_reference_resolves() -> None:
+    document = json.loads((CONTRACTS / "asyncapi.json").read_text(encoding="utf-8"))
+    refs: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                refs.append(value) if key == "$ref" else collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+
+    collect(document)
+    assert refs
+    for ref in refs:
+        node: Any = document
+        for part in ref.removeprefix("#/").split("/"):
+            part = unquote(part).replace("~1", "/").replace("~0", "~")
+            assert part in node, f"dangling reference {ref}"
+            node = node[part]
 
 
 # -- JSON Schemas --------------------------------------------------------------------------
