@@ -35,3 +35,10 @@ def _window(value: tuple[time, time]) -> tuple[time, time]:
 
 
 VisitWindow = Annotated[tuple[time, time], AfterValidator(_window)]
+
+SelfCare = Literal["independent", "needs_help", "unable"]
+CertificateModule = Literal["daily_care", "common_illness", "first_aid"]
+CERTIFICATE_MODULES: tuple[CertificateModule, ...] = ("daily_care", "common_illness", "first_aid")
+
+# Skills a household needs and a caregiver has, e.g. bedridden_care, dementia_care.
+Skill = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]

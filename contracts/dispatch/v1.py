@@ -6,8 +6,16 @@ from datetime import date
 
 from pydantic import Field
 
+from contracts.dispatch.values import (
+    Certificate,
+    Elder,
+    EmergencyCard,
+    FamilyDoctor,
+    GeoPoint,
+    Preferences,
+)
 from contracts.envelope import Payload
-from contracts.types import Category, Id, Sex, VisitWindow
+from contracts.types import Category, Id, Sex, Skill, VisitWindow
 
 
 class RegisterCaregiver(Payload):
@@ -21,6 +29,19 @@ class RegisterCaregiver(Payload):
     sex: Sex = "F"
     capacity: int = Field(default=1, ge=1, le=8, description="Households served at once.")
     active: bool = True
+    home: GeoPoint | None = None
+    dialects: frozenset[str] = Field(default=frozenset(), examples=[["大连话", "山东话"]])
+    skills: frozenset[Skill] = Field(default=frozenset(), examples=[["bedridden_care"]])
+    certificates: tuple[Certificate, ...] = Field(
+        default=(),
+        description="Hospital training modules (daily_care, common_illness, first_aid) and "
+        "their expiry dates; all three valid are needed to be assigned.",
+    )
+    child_of: frozenset[Id] = Field(
+        default=frozenset(),
+        description="Households in which this caregiver is an elder's own child.",
+    )
+    appraisal_score: float | None = Field(default=None, ge=0, le=100)
 
 
 class RegisterHousehold(Payload):
@@ -35,6 +56,15 @@ class RegisterHousehold(Payload):
     category: Category | None = Field(description="Approved eligibility category; null = none yet.")
     enrolled_on: date
     visit_window: VisitWindow = Field(examples=[["09:00:00", "11:00:00"]])
+    location: GeoPoint | None = None
+    elders: tuple[Elder, ...] = ()
+    needs: frozenset[Skill] = Field(default=frozenset(), examples=[["dementia_care"]])
+    preferences: Preferences = Preferences()
+    replaced_caregivers: frozenset[Id] = Field(
+        default=frozenset(), description="Caregivers the household asked to replace: never again."
+    )
+    family_doctor: FamilyDoctor | None = None
+    emergency_card: EmergencyCard | None = None
 
 
 class RequestCare(Payload):

@@ -19,6 +19,7 @@ caregivers = sa.Table(
     sa.Column("sex", sa.String(1), nullable=False),
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=True),  # the whole registration, as sent
 )
 
 households = sa.Table(
@@ -33,6 +34,7 @@ households = sa.Table(
     sa.Column("enrolled_on", sa.Date, nullable=False),
     sa.Column("visit_start", sa.Time, nullable=False),
     sa.Column("visit_end", sa.Time, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=True),  # the whole registration, as sent
 )
 
 care_requests = sa.Table(

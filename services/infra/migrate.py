@@ -22,6 +22,9 @@ async def upgrade_to_head(engine: AsyncEngine, script_location: Path, schema: st
     async with engine.begin() as conn:
         if schema:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            # Alembic's ALTER statements ignore the schema translate map; unqualified names in
+            # this transaction resolve to the service's schema instead.
+            await conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
         await conn.run_sync(_upgrade, alembic_config(script_location, schema))
 
 

@@ -140,3 +140,18 @@ async def test_assignment_after_its_day_was_generated_still_gets_the_shift(
         assert await svc.store.count(shifts) == 1
     finally:
         await svc.engine.dispose()
+
+
+async def test_same_registration_again_changes_nothing(dispatch: Service) -> None:
+    """A re-import sends the same data under new event ids: no update, no event."""
+    async with TestNatsBroker(dispatch.broker) as broker:
+        for _ in range(2):
+            await broker.publish(envelope(household("H1")), subjects.REGISTER_HOUSEHOLD)
+            await broker.publish(envelope(caregiver("C1")), subjects.REGISTER_CAREGIVER)
+        changed = household("H1").model_copy(update={"address": "长江路2号"})
+        await broker.publish(envelope(changed), subjects.REGISTER_HOUSEHOLD)
+    assert await outbox_subjects(dispatch) == [
+        subjects.HOUSEHOLD_REGISTERED,
+        subjects.CAREGIVER_REGISTERED,
+        subjects.HOUSEHOLD_REGISTERED,
+    ]

@@ -1,0 +1,51 @@
+"""Value objects inside dispatch payloads (not messages themselves)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.types import CertificateModule, SelfCare, Sex
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GeoPoint(Value):
+    lat: float = Field(ge=-90, le=90, examples=[38.9])
+    lon: float = Field(ge=-180, le=180, examples=[121.6])
+
+
+class Elder(Value):
+    name: str = Field(min_length=1, max_length=80)
+    sex: Sex
+    birth_date: date
+    self_care: SelfCare
+
+
+class Preferences(Value):
+    caregiver_sex: Sex | None = Field(default=None, description="Preferred caregiver sex.")
+    sex_strict: bool = Field(default=False, description="True: a hard constraint.")
+    dialects: frozenset[str] = Field(default=frozenset(), examples=[["大连话"]])
+
+
+class FamilyDoctor(Value):
+    name: str = Field(min_length=1, max_length=80)
+    phone: str = Field(min_length=3, max_length=30)
+    hospital: str = Field(default="", max_length=120)
+
+
+class EmergencyCard(Value):
+    """The card the elder wears: what a stranger needs in an emergency."""
+
+    blood_type: str = Field(default="", max_length=8)
+    drugs_to_avoid: str = Field(default="", max_length=200)
+    contact_name: str = Field(default="", max_length=80)
+    contact_phone: str = Field(default="", max_length=30)
+
+
+class Certificate(Value):
+    module: CertificateModule
+    expires_on: date
