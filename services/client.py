@@ -71,15 +71,19 @@ class BusClient:
         items: list[tuple[str, Payload]],
         correlation_id: str | None = None,
         timeout: float = 10.0,
+        event_ids: list[str] | None = None,
     ) -> list[Envelope[Any]]:
         """Publish many commands with up to a few thousand in flight; all stored on return.
 
         Raises TimeoutError when the acknowledgements do not all arrive within ``timeout``
         (a connection lost mid-batch drops them). Sending again is safe: receivers are
-        idempotent on their business keys."""
+        idempotent on their business keys. ``event_ids``: one per item, for senders whose
+        repeats must be recognised as the same message (a re-imported file)."""
+        if event_ids is not None and len(event_ids) != len(items):
+            raise ValueError("one event id per item")
         envs, futures = [], []
-        for subject, payload in items:
-            env = self.envelope(payload, correlation_id)
+        for n, (subject, payload) in enumerate(items):
+            env = self.envelope(payload, correlation_id, event_ids[n] if event_ids else None)
             envs.append(env)
             futures.append(
                 await self.js.publish_async(subject, env.to_json(), headers=headers_for(env))

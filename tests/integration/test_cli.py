@@ -16,8 +16,12 @@ from conftest import eventually
 
 from contracts import subjects
 from services.client import BusClient
+from services.demo.watch import BusWatcher
+from services.dispatch.store import households
 from services.infra.db import create_engine_for, schema_for
 from services.infra.nats_server import free_port
+from services.infra.settings import Settings
+from services.system import System
 
 HOMECARE = str(Path(sys.executable).parent / "homecare")
 
@@ -173,3 +177,45 @@ async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
     assert all(h["status"] == "ok" for h in s["services"])
     saved = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert saved["billing"] == s["billing"]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+async def test_import_keeps_good_rows_and_reimport_changes_nothing(
+    system: System, client: BusClient, settings: Settings
+) -> None:
+    watcher = BusWatcher(client.nc)
+    await watcher.start()
+    env = clean_env(HOMECARE_NATS_URL=str(settings.nats_url))
+    code, out, _ = await run("import", "households", str(EXAMPLES / "households.csv"), env=env)
+    assert code == 1, out  # two rows rejected ...
+    assert "4 households, 2 valid, 2 rejected" in out
+    assert "category" in out and "visit_window" in out
+    assert "dispatch has applied them" in out  # ... and the two good ones imported
+    await watcher.wait_until(lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 2, "2")
+    assert await system["dispatch"].store.count(households) == 2
+
+    code, out, _ = await run("import", "caregivers", str(EXAMPLES / "caregivers.csv"), env=env)
+    assert code == 1 and "3 caregivers, 2 valid, 1 rejected" in out
+    for kind in ("households", "caregivers"):  # again: nothing changes, nothing is announced
+        await run("import", kind, str(EXAMPLES / f"{kind}.csv"), env=env)
+    await asyncio.sleep(0.5)
+    assert watcher.by_type["dispatch.HouseholdRegistered"] == 2
+    assert watcher.by_type["dispatch.CaregiverRegistered"] == 2
+    await watcher.stop()
+
+
+async def test_import_dry_run_sends_nothing_and_bad_file_exits_2(tmp_path: Path) -> None:
+    code, out, _ = await run(
+        "import",
+        "households",
+        str(EXAMPLES / "households.json"),
+        "--dry-run",
+        env=clean_env(HOMECARE_NATS_PORT=str(free_port())),
+    )
+    assert code == 1 and "2 households, 1 valid, 1 rejected" in out
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"not": "a list"}', encoding="utf-8")
+    code, out, _ = await run("import", "households", str(broken), env=clean_env())
+    assert code == 2 and "a list of objects" in out

@@ -1,0 +1,1 @@
+"""Registry files: households and caregivers from CSV or JSON, checked row by row."""
