@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
-from services.cli_registry import import_app
+from services.cli_dispatch import assess, import_app
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
@@ -31,6 +31,7 @@ app = typer.Typer(
 contracts_app = typer.Typer(help="Wire contracts (JSON Schema, AsyncAPI).", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(import_app, name="import")
+app.command()(assess)
 console = Console()
 err = Console(stderr=True)
 

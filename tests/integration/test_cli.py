@@ -219,3 +219,25 @@ async def test_import_dry_run_sends_nothing_and_bad_file_exits_2(tmp_path: Path)
     broken.write_text('{"not": "a list"}', encoding="utf-8")
     code, out, _ = await run("import", "households", str(broken), env=clean_env())
     assert code == 2 and "a list of objects" in out
+
+
+async def test_assess_prints_results_in_input_order_with_error_entries() -> None:
+    code, out, err = await run("assess", str(EXAMPLES / "applications.json"), env=clean_env())
+    assert code == 0, err
+    results = json.loads(out)
+    assert results[0] == {
+        "household_id": "H1",
+        "category": "B",
+        "monthly_subsidy": "200.00",
+        "round": "2026-11",
+        "rules": ["B1"],
+    }
+    assert results[1]["household_id"] == "H2"
+    assert "resides_locally: required field is missing" in results[1]["error"]
+
+
+async def test_assess_refuses_a_document_that_is_not_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "apps.json"
+    path.write_text('{"household_id": "H1"}', encoding="utf-8")
+    code, _, err = await run("assess", str(path), env=clean_env())
+    assert code == 2 and err.strip()

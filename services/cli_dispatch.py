@@ -1,4 +1,4 @@
-"""`homecare import households|caregivers FILE`: load the registry from CSV or JSON."""
+"""Dispatch commands: `homecare import households|caregivers FILE` and `homecare assess FILE`."""
 
 from __future__ import annotations
 
@@ -100,3 +100,43 @@ async def _send(kind: Kind, good: list[GoodRow], url: str, wait: float = 60.0) -
                 return
             await asyncio.sleep(0.1)
         console.print("dispatch has applied them (unchanged rows change nothing)")
+
+
+def assess(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Applications: a JSON list (domain.md §7).",
+        ),
+    ],
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="A JSON list of eligibility policies with "
+            "effective dates (default: the 2002 Dalian policy).",
+        ),
+    ] = None,
+) -> None:
+    """Assess eligibility applications and print the results as a JSON list, in input order.
+
+    A bad application gets an error entry naming the field; the others are still assessed."""
+    from services.dispatch.eligibility.assess_file import DocumentError, assess_document, render
+    from services.dispatch.eligibility.policy import (
+        DEFAULT_POLICY_BOOK,
+        PolicyError,
+        load_policy_book,
+    )
+
+    try:
+        book = load_policy_book(policy) if policy else DEFAULT_POLICY_BOOK
+        results = assess_document(file.read_text(encoding="utf-8"), book)
+    except (DocumentError, PolicyError, UnicodeDecodeError) as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    text = render(results)
+    typer.echo(text, nl=not text.endswith("\n"))
