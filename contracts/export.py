@@ -36,6 +36,7 @@ ASYNCAPI_FILES = ("asyncapi.yaml", "asyncapi.json")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 PAYLOAD_MODULES = (
     "contracts.dispatch.v1",
+    "contracts.dispatch.eligibility_v1",
     "contracts.scheduling.v1",
     "contracts.billing.v1",
     "contracts.system.v1",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
 from contracts.dispatch.values import (
+    Candidate,
     Certificate,
     Elder,
     EmergencyCard,
@@ -75,6 +77,11 @@ class RequestCare(Payload):
     household_id: Id
     start_date: date
     requested_by: str = Field(default="station", max_length=80)
+    mode: Literal["auto", "shortlist"] = Field(
+        default="auto",
+        description="auto: assign the best-ranked caregiver now; shortlist: propose a ranked "
+        "shortlist and wait for the station manager's ConfirmAssignment.",
+    )
 
 
 class CaregiverRegistered(Payload):
@@ -105,6 +112,10 @@ class CaregiverAssigned(Payload):
     address: str
     start_date: date
     visit_window: VisitWindow
+    decided_by: str = Field(default="auto", description="Who chose: auto, batch or a user id.")
+    override_reason: str | None = Field(
+        default=None, description="Why a caregiver other than the top-ranked one was chosen."
+    )
 
 
 class CareRequestUnmet(Payload):
@@ -112,5 +123,105 @@ class CareRequestUnmet(Payload):
 
     TYPE = "dispatch.CareRequestUnmet"
     request_id: Id
+    household_id: Id
+    reason: str
+
+
+class ShortlistProposed(Payload):
+    """Event: the ranked caregivers for a request, each score with its reasons."""
+
+    TYPE = "dispatch.ShortlistProposed"
+    request_id: Id
+    household_id: Id
+    station_id: Id
+    candidates: tuple[Candidate, ...]
+    blocked: dict[str, int] = Field(
+        default_factory=dict, description="Caregivers ruled out, counted by hard constraint."
+    )
+
+
+class ConfirmAssignment(Payload):
+    """Command from the station manager: assign this caregiver to the request. Choosing
+    anyone but the top-ranked candidate needs an override reason (kept for audit)."""
+
+    TYPE = "dispatch.ConfirmAssignment"
+    request_id: Id
+    caregiver_id: Id
+    decided_by: str = Field(min_length=1, max_length=80)
+    override_reason: str | None = Field(default=None, max_length=500)
+
+
+class CommandRejected(Payload):
+    """Event: a well-formed command that cannot be applied now, and why (for the sender)."""
+
+    TYPE = "dispatch.CommandRejected"
+    command: str = Field(examples=["dispatch.ConfirmAssignment"])
+    subject_id: str = Field(description="The request, application or household concerned.")
+    reason: str
+
+
+class AssignStreet(Payload):
+    """Command: assign every open request of a street at once, at optimal total cost."""
+
+    TYPE = "dispatch.AssignStreet"
+    street: str = Field(min_length=1, max_length=80)
+    on_date: date
+    requested_by: str = Field(default="station", max_length=80)
+
+
+class StreetAssigned(Payload):
+    TYPE = "dispatch.StreetAssigned"
+    street: str
+    on_date: date
+    assigned: int = Field(ge=0)
+    unmet: int = Field(ge=0)
+    total_cost: int = Field(ge=0)
+
+
+class ReplaceCaregiver(Payload):
+    """Command: the elder asks for a different caregiver; never back to the replaced one."""
+
+    TYPE = "dispatch.ReplaceCaregiver"
+    household_id: Id
+    new_request_id: Id
+    reason: str = Field(min_length=1, max_length=500)
+    requested_by: str = Field(default="station", max_length=80)
+    start_date: date
+
+
+class AssignmentEnded(Payload):
+    TYPE = "dispatch.AssignmentEnded"
+    assignment_id: Id
+    household_id: Id
+    caregiver_id: Id
+    ended_on: date
+    reason: str
+
+
+class RequestSubstitute(Payload):
+    """Command (from scheduling): cover a household while its caregiver is on leave."""
+
+    TYPE = "dispatch.RequestSubstitute"
+    substitute_request_id: Id
+    household_id: Id
+    caregiver_id: Id = Field(description="The caregiver on leave.")
+    first_day: date
+    last_day: date
+
+
+class SubstituteAssigned(Payload):
+    TYPE = "dispatch.SubstituteAssigned"
+    substitute_request_id: Id
+    household_id: Id
+    caregiver_id: Id = Field(description="The substitute.")
+    replaces: Id
+    first_day: date
+    last_day: date
+    served_before: bool
+
+
+class SubstituteUnavailable(Payload):
+    TYPE = "dispatch.SubstituteUnavailable"
+    substitute_request_id: Id
     household_id: Id
     reason: str

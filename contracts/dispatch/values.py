@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.types import CertificateModule, SelfCare, Sex
+from contracts.types import CertificateModule, Id, SelfCare, Sex
 
 
 class Value(BaseModel):
@@ -49,3 +49,19 @@ class EmergencyCard(Value):
 class Certificate(Value):
     module: CertificateModule
     expires_on: date
+
+
+class ScoreComponent(Value):
+    """One part of a caregiver's score, with the reason a station manager reads."""
+
+    name: str = Field(examples=["distance"])
+    points: float
+    reason: str = Field(examples=["1.2 km from home"])
+    reason_zh: str = Field(examples=["距家1.2公里"])
+
+
+class Candidate(Value):
+    caregiver_id: Id
+    rank: int = Field(ge=1)
+    total: float
+    components: tuple[ScoreComponent, ...]

@@ -7,6 +7,7 @@ from typing import Any
 
 from contracts import subjects
 from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
+from contracts.dispatch.eligibility_v1 import CategoryApproved
 from contracts.dispatch.v1 import HouseholdRegistered
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import VisitCompleted
@@ -27,6 +28,13 @@ def build(settings: Settings, clock: Clock) -> Service:
         svc.once("on_household_registered", handlers.record_category),
         durable="on_household_registered",
         description="Project household categories",
+    )
+    svc.consume(
+        subjects.CATEGORY_APPROVED,
+        CategoryApproved,
+        svc.once("on_category_approved", handlers.record_approved_category),
+        durable="on_category_approved",
+        description="Categories approved by the district office, from their round",
     )
     svc.consume(
         subjects.VISIT_COMPLETED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from contracts.billing.v1 import MonthSummary
+from contracts.dispatch.eligibility_v1 import CategoryApproved
 from contracts.dispatch.v1 import HouseholdRegistered
 from contracts.scheduling.v1 import VisitCompleted
 from services.billing.model import CategoryFrom, Visit, count_month, month_bounds
@@ -18,6 +19,20 @@ async def record_category(tx: Tx, evt: HouseholdRegistered) -> None:
         tx.conn,
         categories,
         {"household_id": evt.household_id, "from_date": evt.enrolled_on, "category": evt.category},
+        key=["household_id", "from_date"],
+    )
+
+
+async def record_approved_category(tx: Tx, evt: CategoryApproved) -> None:
+    """An approved category holds from its round's first day (a later approval overrides)."""
+    await upsert(
+        tx.conn,
+        categories,
+        {
+            "household_id": evt.household_id,
+            "from_date": evt.effective_from,
+            "category": evt.category,
+        },
         key=["household_id", "from_date"],
     )
 

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from contracts import subjects
-from contracts.dispatch.v1 import (
-    CaregiverAssigned,
-    CaregiverRegistered,
-    CareRequestUnmet,
-    HouseholdRegistered,
-    RegisterCaregiver,
-    RegisterHousehold,
-    RequestCare,
-)
-from services.dispatch import handlers
+from contracts import subjects as s
+from contracts.dispatch import eligibility_v1 as e
+from contracts.dispatch import v1 as d
+from contracts.envelope import Payload
+from services.dispatch import approval, handlers
 from services.dispatch.store import metadata, plumbing
 from services.infra.clock import Clock
 from services.infra.runtime import Service
@@ -22,38 +17,83 @@ from services.infra.settings import Settings
 
 NAME = "dispatch"
 
+# (subject, payload, use case, consumer name, description)
+COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
+    (
+        s.REGISTER_CAREGIVER,
+        d.RegisterCaregiver,
+        handlers.register_caregiver,
+        "register_caregiver",
+        "Add or update a caregiver",
+    ),
+    (
+        s.REGISTER_HOUSEHOLD,
+        d.RegisterHousehold,
+        handlers.register_household,
+        "register_household",
+        "Add or update a household",
+    ),
+    (
+        s.REQUEST_CARE,
+        d.RequestCare,
+        handlers.request_care,
+        "request_care",
+        "Assign a caregiver, or propose a ranked shortlist",
+    ),
+    (
+        s.SUBMIT_APPLICATION,
+        e.SubmitApplication,
+        approval.submit_application,
+        "submit_application",
+        "Assess an eligibility application for its round",
+    ),
+    (
+        s.DECIDE_APPLICATION,
+        e.DecideApplication,
+        approval.decide_application,
+        "decide_application",
+        "The district officer approves or refuses an application",
+    ),
+    (
+        s.OBJECT_TO_NOTICE,
+        e.ObjectToNotice,
+        approval.object_to_notice,
+        "object_to_notice",
+        "An objection to a public notice",
+    ),
+    (
+        s.CLOSE_NOTICES,
+        e.CloseNotices,
+        approval.close_notices,
+        "close_notices",
+        "Confirm notices whose three days passed without objection",
+    ),
+)
+
+EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
+    (s.CAREGIVER_REGISTERED, d.CaregiverRegistered, "A caregiver was registered or changed"),
+    (s.HOUSEHOLD_REGISTERED, d.HouseholdRegistered, "A household was registered or changed"),
+    (s.CAREGIVER_ASSIGNED, d.CaregiverAssigned, "A caregiver serves a household"),
+    (s.CARE_REQUEST_UNMET, d.CareRequestUnmet, "A care request could not be met, and why"),
+    (s.COMMAND_REJECTED, d.CommandRejected, "A command that could not be applied, and why"),
+    (s.APPLICATION_ASSESSED, e.ApplicationAssessed, "An application's assessed category"),
+    (s.APPLICATION_DECIDED, e.ApplicationDecided, "The district officer's decision"),
+    (s.NOTICE_POSTED, e.NoticePosted, "A 3-day public notice (B2 own-child caregiver)"),
+    (s.NOTICE_OBJECTED, e.NoticeObjected, "An objection sent an application back"),
+    (s.CATEGORY_APPROVED, e.CategoryApproved, "A household's category from a date"),
+)
+
 
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
-
-    svc.consume(
-        subjects.REGISTER_CAREGIVER,
-        RegisterCaregiver,
-        svc.once("register_caregiver", handlers.register_caregiver),
-        durable="register_caregiver",
-        description="Add or update a caregiver",
-    )
-    svc.consume(
-        subjects.REGISTER_HOUSEHOLD,
-        RegisterHousehold,
-        svc.once("register_household", handlers.register_household),
-        durable="register_household",
-        description="Add or update a household",
-    )
-    svc.consume(
-        subjects.REQUEST_CARE,
-        RequestCare,
-        svc.once("request_care", handlers.request_care),
-        durable="request_care",
-        description="Assign a caregiver to a household",
-    )
-
-    svc.emits(subjects.CAREGIVER_REGISTERED, CaregiverRegistered, "A caregiver was registered")
-    svc.emits(
-        subjects.HOUSEHOLD_REGISTERED,
-        HouseholdRegistered,
-        "A household was registered (with its category)",
-    )
-    svc.emits(subjects.CAREGIVER_ASSIGNED, CaregiverAssigned, "A caregiver serves a household")
-    svc.emits(subjects.CARE_REQUEST_UNMET, CareRequestUnmet, "A care request could not be met")
+    for subject, payload, use_case, consumer, description in COMMANDS:
+        svc.consume(
+            subject,
+            payload,
+            svc.once(consumer, use_case),
+            durable=consumer,
+            description=description,
+        )
+    for event_subject, event, summary in EVENTS:
+        svc.emits(event_subject, event, summary)
     return svc

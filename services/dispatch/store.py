@@ -43,7 +43,8 @@ care_requests = sa.Table(
     sa.Column("request_id", sa.String(40), primary_key=True),
     sa.Column("household_id", sa.String(40), nullable=False),
     sa.Column("start_date", sa.Date, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # assigned | unmet
+    sa.Column("status", sa.String(16), nullable=False),  # open | assigned | unmet
+    sa.Column("mode", sa.String(16), nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -57,4 +58,74 @@ assignments = sa.Table(
     sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
     sa.Column("start_date", sa.Date, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("ended_on", sa.Date, nullable=True),
+    sa.Column("decided_by", sa.String(80), nullable=True),
+    sa.Column("override_reason", sa.Text, nullable=True),
+)
+
+# Who decided what, when: every confirmation, override, batch, replacement and approval step.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("subject_id", sa.String(40), nullable=False, index=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+
+shortlists = sa.Table(
+    "shortlists",
+    metadata,
+    sa.Column("request_id", sa.String(40), primary_key=True),
+    sa.Column("candidates", sa.JSON, nullable=False),  # [{caregiver_id, rank, total, ...}]
+    sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+leaves = sa.Table(
+    "leaves",
+    metadata,
+    sa.Column("caregiver_id", sa.String(40), primary_key=True),
+    sa.Column("first_day", sa.Date, primary_key=True),
+    sa.Column("last_day", sa.Date, nullable=False),
+)
+
+substitutes = sa.Table(
+    "substitutes",
+    metadata,
+    sa.Column("substitute_request_id", sa.String(40), primary_key=True),
+    sa.Column("household_id", sa.String(40), nullable=False, index=True),
+    sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
+    sa.Column("replaces", sa.String(40), nullable=False),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("application_id", sa.String(40), primary_key=True),
+    sa.Column("household_id", sa.String(40), nullable=False, index=True),
+    sa.Column("round", sa.String(7), nullable=False, index=True),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("form", sa.JSON, nullable=False),
+    sa.Column("category", sa.String(1), nullable=True),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("monthly_subsidy", sa.String(12), nullable=False),
+    sa.Column("child_caregiver_id", sa.String(40), nullable=True),
+    # assessed -> approved | refused | notice -> (confirmed | investigation)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("decided_by", sa.String(80), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("application_id", sa.String(40), primary_key=True),
+    sa.Column("posted_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # posted | objected | confirmed
+    sa.Column("objection", sa.Text, nullable=True),
 )

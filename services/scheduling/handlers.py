@@ -41,7 +41,15 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
         )
         .values(active=False)
     )
-    row = evt.model_dump(exclude={"visit_window", "request_id"})
+    columns = (
+        "assignment_id",
+        "household_id",
+        "caregiver_id",
+        "station_id",
+        "address",
+        "start_date",
+    )
+    row = {c: getattr(evt, c) for c in columns}
     row["visit_start"], row["visit_end"] = evt.visit_window
     row["active"] = True
     await upsert(tx.conn, assignments, row, key=["assignment_id"])

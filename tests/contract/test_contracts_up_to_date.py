@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from dispatch_samples import DISPATCH_SAMPLES
 from pydantic import BaseModel
 
 from contracts import subjects
@@ -127,6 +128,7 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         original_event_id=None,
         data_preview="{not json",
     ),
+    **DISPATCH_SAMPLES,
 }
 
 SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {

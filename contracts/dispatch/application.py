@@ -12,8 +12,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
+from contracts.money import IsoDate, Money
 from contracts.types import Id, SelfCare, Sex
-from services.dispatch.eligibility.fields import IsoDate, Money
 
 # The last day whose round (possibly next month's) is still a representable date.
 _LAST_RECEIVABLE = date(9999, 11, 30)

@@ -1,4 +1,4 @@
-"""Field types shared by the policy and application formats.
+"""Money and date field types shared by the wire formats (policies, applications, billing).
 
 Money is exact decimal yuan with at most 2 places (fen). It is only ever read from a decimal
 string: a JSON number has already been through a binary float, so it is refused rather than

@@ -1,0 +1,230 @@
+"""The approval workflow, one use case per command: applications are assessed on arrival and
+queued for their monthly round; the district officer decides; the B2 own-child-caregiver case
+goes through a 3-day public notice, which an objection sends back to investigation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts import subjects
+from contracts.dispatch.eligibility_v1 import (
+    ApplicationAssessed,
+    ApplicationDecided,
+    CategoryApproved,
+    CloseNotices,
+    DecideApplication,
+    NoticeObjected,
+    NoticePosted,
+    ObjectToNotice,
+    SubmitApplication,
+)
+from contracts.dispatch.v1 import CommandRejected
+from services.dispatch.eligibility.policy import DEFAULT_POLICY_BOOK, PolicyError
+from services.dispatch.eligibility.rounds import round_start
+from services.dispatch.eligibility.rules import assess
+from services.dispatch.store import applications, decisions, households, notices
+from services.infra.bus.poison import PoisonMessage
+from services.infra.bus.store import Tx
+
+NOTICE_DAYS = 3  # 张榜公布3天: posted on day 1, confirmed when day 3 ends without objection
+# An undecided application may be sent again (a corrected form), and so may one an objection
+# sent back to investigation; decided ones may not.
+RESUBMITTABLE = ("assessed", "investigation")
+
+
+async def submit_application(tx: Tx, cmd: SubmitApplication) -> None:
+    try:
+        result = assess(cmd.form, DEFAULT_POLICY_BOOK)
+    except PolicyError as exc:  # received before any policy was in force: never assessable
+        raise PoisonMessage(f"form.received_on: {exc}") from exc
+    await tx.conn.execute(
+        sa.delete(applications).where(
+            applications.c.application_id == cmd.application_id,
+            applications.c.status.in_(RESUBMITTABLE),
+        )
+    )
+    if await _application(tx, cmd.application_id):
+        return await _reject(tx, cmd, cmd.application_id, "application already decided")
+    await tx.conn.execute(
+        sa.insert(applications).values(
+            application_id=cmd.application_id,
+            household_id=cmd.form.household_id,
+            round=result.round,
+            received_on=cmd.form.received_on,
+            form=cmd.form.model_dump(mode="json"),
+            category=result.category,
+            rules=result.rules,
+            monthly_subsidy=str(result.monthly_subsidy),
+            child_caregiver_id=cmd.child_caregiver_id,
+            status="assessed",
+        )
+    )
+    await tx.emit(
+        subjects.APPLICATION_ASSESSED,
+        ApplicationAssessed(
+            application_id=cmd.application_id,
+            household_id=cmd.form.household_id,
+            round=result.round,
+            category=result.category,
+            rules=tuple(result.rules),
+            monthly_subsidy=result.monthly_subsidy,
+        ),
+    )
+
+
+async def decide_application(tx: Tx, cmd: DecideApplication) -> None:
+    app = await _application(tx, cmd.application_id)
+    if app is None or app.status != "assessed":
+        state = app.status if app else "unknown"
+        return await _reject(tx, cmd, cmd.application_id, f"application is {state}")
+    if not cmd.approve and not cmd.reason:
+        return await _reject(tx, cmd, cmd.application_id, "a refusal needs a reason")
+    needs_notice = cmd.approve and "B2" in app.rules and app.child_caregiver_id is not None
+    outcome = "refused" if not cmd.approve else "notice" if needs_notice else "approved"
+    await _set_status(tx, app.application_id, outcome, cmd.decided_by, cmd.reason)
+    await _audit(tx, cmd.decided_by, f"application_{outcome}", app.application_id, cmd.reason)
+    await tx.emit(
+        subjects.APPLICATION_DECIDED,
+        ApplicationDecided(
+            application_id=app.application_id,
+            household_id=app.household_id,
+            round=app.round,
+            outcome=outcome,
+            category=app.category,
+            decided_by=cmd.decided_by,
+            reason=cmd.reason,
+        ),
+    )
+    if outcome == "approved":
+        await _approve(tx, app)
+    elif outcome == "notice":
+        posted = tx.clock.today()
+        last = notice_last_day(posted)
+        await tx.conn.execute(
+            sa.insert(notices).values(
+                application_id=app.application_id, posted_on=posted, ends_on=last, status="posted"
+            )
+        )
+        await tx.emit(
+            subjects.NOTICE_POSTED,
+            NoticePosted(
+                application_id=app.application_id,
+                household_id=app.household_id,
+                child_caregiver_id=app.child_caregiver_id,
+                posted_on=posted,
+                last_day=last,
+            ),
+        )
+
+
+async def object_to_notice(tx: Tx, cmd: ObjectToNotice) -> None:
+    notice = (
+        await tx.conn.execute(
+            sa.select(notices).where(notices.c.application_id == cmd.application_id)
+        )
+    ).first()
+    if notice is None or notice.status != "posted" or tx.clock.today() > notice.ends_on:
+        return await _reject(tx, cmd, cmd.application_id, "no notice open for objections")
+    app = await _application(tx, cmd.application_id)
+    assert app is not None
+    await tx.conn.execute(
+        sa.update(notices)
+        .where(notices.c.application_id == cmd.application_id)
+        .values(status="objected", objection=cmd.objection)
+    )
+    await _set_status(tx, app.application_id, "investigation", cmd.raised_by, cmd.objection)
+    await _audit(tx, cmd.raised_by, "notice_objected", app.application_id, cmd.objection)
+    await tx.emit(
+        subjects.NOTICE_OBJECTED,
+        NoticeObjected(
+            application_id=app.application_id,
+            household_id=app.household_id,
+            objection=cmd.objection,
+        ),
+    )
+
+
+async def close_notices(tx: Tx, cmd: CloseNotices) -> None:
+    """Confirm each posted notice whose last day ended before ``cmd.on``."""
+    due = (
+        await tx.conn.execute(
+            sa.select(notices.c.application_id).where(
+                notices.c.status == "posted", notices.c.ends_on < cmd.on
+            )
+        )
+    ).all()
+    for (application_id,) in due:
+        await tx.conn.execute(
+            sa.update(notices)
+            .where(notices.c.application_id == application_id)
+            .values(status="confirmed")
+        )
+        app = await _application(tx, application_id)
+        assert app is not None
+        await _set_status(tx, application_id, "approved", app.decided_by, app.reason)
+        await _approve(tx, app)
+
+
+async def _approve(tx: Tx, app: Any) -> None:
+    effective = round_start(app.round)
+    await tx.conn.execute(
+        sa.update(households)
+        .where(households.c.household_id == app.household_id)
+        .values(category=app.category)
+    )
+    await tx.emit(
+        subjects.CATEGORY_APPROVED,
+        CategoryApproved(
+            application_id=app.application_id,
+            household_id=app.household_id,
+            category=app.category,
+            monthly_subsidy=Decimal(app.monthly_subsidy),
+            effective_from=effective,
+            child_caregiver_id=app.child_caregiver_id,
+        ),
+    )
+
+
+async def _application(tx: Tx, application_id: str) -> Any:
+    return (
+        await tx.conn.execute(
+            sa.select(applications).where(applications.c.application_id == application_id)
+        )
+    ).first()
+
+
+async def _set_status(
+    tx: Tx, application_id: str, status: str, by: str | None, reason: str | None
+) -> None:
+    await tx.conn.execute(
+        sa.update(applications)
+        .where(applications.c.application_id == application_id)
+        .values(status=status, decided_by=by, reason=reason)
+    )
+
+
+async def _audit(tx: Tx, actor: str, action: str, subject_id: str, detail: Any) -> None:
+    await tx.conn.execute(
+        sa.insert(decisions).values(
+            at=tx.clock.now(),
+            actor=actor,
+            action=action,
+            subject_id=subject_id,
+            detail={"detail": detail},
+        )
+    )
+
+
+async def _reject(tx: Tx, cmd: Any, subject_id: str, reason: str) -> None:
+    await tx.emit(
+        subjects.COMMAND_REJECTED,
+        CommandRejected(command=cmd.TYPE, subject_id=subject_id, reason=reason),
+    )
+
+
+def notice_last_day(posted: date) -> date:
+    return posted + timedelta(days=NOTICE_DAYS - 1)
