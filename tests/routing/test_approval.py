@@ -1,0 +1,198 @@
+"""The approval workflow through dispatch's subscribers (in-memory broker, real SQLite)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from faststream.nats import TestNatsBroker
+
+from contracts import subjects as s
+from contracts.dispatch.application import Application
+from contracts.dispatch.eligibility_v1 import (
+    CloseNotices,
+    DecideApplication,
+    ObjectToNotice,
+    SubmitApplication,
+)
+from contracts.envelope import Envelope, Payload
+from services.dispatch import app as dispatch_app
+from services.dispatch.store import decisions
+from services.infra.clock import SimulatedClock
+from services.infra.runtime import Service
+from services.infra.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ELDER = {
+    "sex": "F",
+    "birth_date": "1940-03-02",
+    "self_care": "needs_help",
+    "can_work": False,
+    "has_income": True,
+    "has_legal_supporter": True,
+    "has_children": True,
+    "seriously_ill_certified": False,
+    "unemployed": False,
+}
+B2_ELDER = ELDER | {
+    "birth_date": "1950-01-01",
+    "self_care": "unable",
+    "seriously_ill_certified": True,
+}
+
+
+def form(
+    hid: str, elder: dict[str, Any], received: str = "2026-11-05", income: str = "5000.00"
+) -> Application:
+    return Application.model_validate(
+        {
+            "household_id": hid,
+            "received_on": received,
+            "hukou_local": True,
+            "resides_locally": True,
+            "on_dibao": False,
+            "monthly_income": income,
+            "wants_service": True,
+            "elders": [elder],
+        }
+    )
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2026, 11, 11, 9, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+async def dispatch(tmp_path: Path, clock: SimulatedClock) -> AsyncIterator[Service]:
+    settings = Settings(nats_url="nats://127.0.0.1:1", var_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    svc = dispatch_app.build(settings, clock)
+    await svc.migrate()
+    yield svc
+    await svc.engine.dispose()
+
+
+async def send(broker: Any, subject: str, payload: Payload) -> None:
+    await broker.publish(Envelope.wrap(payload, producer="test").model_dump(mode="json"), subject)
+
+
+async def emitted(svc: Service) -> list[tuple[str, dict[str, Any]]]:
+    outbox = svc.store.tables.outbox
+    rows = await svc.store.read(sa.select(outbox.c.subject, outbox.c.body).order_by(outbox.c.id))
+    return [(r.subject, json.loads(r.body)["payload"]) for r in rows]
+
+
+async def test_approved_application_sets_the_category_from_its_round(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await send(
+            broker,
+            s.SUBMIT_APPLICATION,
+            SubmitApplication(application_id="AP1", form=form("H1", ELDER, income="500.00")),
+        )
+        await send(
+            broker,
+            s.DECIDE_APPLICATION,
+            DecideApplication(application_id="AP1", approve=True, decided_by="officer"),
+        )
+    events = await emitted(dispatch)
+    assert [subject for subject, _ in events] == [
+        s.APPLICATION_ASSESSED,
+        s.APPLICATION_DECIDED,
+        s.CATEGORY_APPROVED,
+    ]
+    assert events[0][1]["category"] == "B" and events[0][1]["rules"] == ["B1"]
+    assert events[2][1]["category"] == "B" and events[2][1]["effective_from"] == "2026-11-01"
+    assert events[2][1]["monthly_subsidy"] == "200.00"
+    audit = await dispatch.store.read(sa.select(decisions.c.actor, decisions.c.action))
+    assert [tuple(r) for r in audit] == [("officer", "application_approved")]
+
+
+async def test_refusal_needs_a_reason_and_a_decision_is_final(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await send(
+            broker,
+            s.SUBMIT_APPLICATION,
+            SubmitApplication(application_id="AP1", form=form("H1", ELDER)),
+        )
+        await send(
+            broker,
+            s.DECIDE_APPLICATION,
+            DecideApplication(application_id="AP1", approve=False, decided_by="officer"),
+        )
+        await send(
+            broker,
+            s.DECIDE_APPLICATION,
+            DecideApplication(
+                application_id="AP1", approve=False, decided_by="officer", reason="income too high"
+            ),
+        )
+        await send(
+            broker,
+            s.DECIDE_APPLICATION,
+            DecideApplication(application_id="AP1", approve=True, decided_by="officer"),
+        )
+    events = await emitted(dispatch)
+    assert [subject for subject, _ in events] == [
+        s.APPLICATION_ASSESSED,
+        s.COMMAND_REJECTED,
+        s.APPLICATION_DECIDED,
+        s.COMMAND_REJECTED,
+    ]
+    assert events[1][1]["reason"] == "a refusal needs a reason"
+    assert events[2][1]["outcome"] == "refused"
+    assert events[3][1]["reason"] == "application is refused"
+
+
+async def test_b2_child_caregiver_needs_three_quiet_days(
+    dispatch: Service, clock: SimulatedClock
+) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        for app_id, hid in (("AP1", "H1"), ("AP2", "H2")):
+            await send(
+                broker,
+                s.SUBMIT_APPLICATION,
+                SubmitApplication(
+                    application_id=app_id, form=form(hid, B2_ELDER), child_caregiver_id="C9"
+                ),
+            )
+            await send(
+                broker,
+                s.DECIDE_APPLICATION,
+                DecideApplication(application_id=app_id, approve=True, decided_by="o"),
+            )
+        clock.advance(timedelta(days=2))  # day 3 of the notice: objections still count
+        await send(
+            broker,
+            s.OBJECT_TO_NOTICE,
+            ObjectToNotice(application_id="AP2", objection="she has a job elsewhere"),
+        )
+        await send(broker, s.CLOSE_NOTICES, CloseNotices(on=date(2026, 11, 13)))  # too early
+        await send(broker, s.CLOSE_NOTICES, CloseNotices(on=date(2026, 11, 14)))
+        await send(
+            broker, s.OBJECT_TO_NOTICE, ObjectToNotice(application_id="AP1", objection="too late")
+        )
+    events = await emitted(dispatch)
+    kinds = [
+        (subject.split(".")[-2], p.get("application_id") or p.get("subject_id"))
+        for subject, p in events
+    ]
+    assert kinds == [
+        ("application_assessed", "AP1"),
+        ("application_decided", "AP1"),
+        ("notice_posted", "AP1"),
+        ("application_assessed", "AP2"),
+        ("application_decided", "AP2"),
+        ("notice_posted", "AP2"),
+        ("notice_objected", "AP2"),
+        ("category_approved", "AP1"),
+        ("command_rejected", "AP1"),
+    ]
+    posted = events[2][1]
+    assert (posted["posted_on"], posted["last_day"]) == ("2026-11-11", "2026-11-13")
+    assert events[7][1]["child_caregiver_id"] == "C9"
