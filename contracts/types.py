@@ -13,6 +13,12 @@ Id = Annotated[
     str,
     Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$", examples=["C0001"]),
 ]
+# Ids the system derives from others (AS-<request>, SH-<household>-<yyyymmdd>, V-...):
+# longer than any Id they are built from.
+Ref = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["SH-H0001-20261102"]),
+]
 Category = Literal["A", "B", "C", "D"]
 Sex = Literal["F", "M"]
 

@@ -133,9 +133,10 @@ def status(
 ) -> None:
     """Ask each service for its health over the bus and print a table."""
     settings = _settings()
-    url = settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+    servers = settings.client_servers()
+    url = ",".join(servers)
     try:
-        reports = asyncio.run(_health(url, timeout))
+        reports = asyncio.run(_health(servers, timeout))
     except ConnectionError:
         console.print(
             f"[red]no NATS server at {url}[/red]: start one with `homecare up`, "
@@ -167,19 +168,19 @@ async def _quiet(_error: Exception) -> None:
     """Connection errors are reported in the table, not as tracebacks."""
 
 
-async def _health(url: str, timeout: float) -> dict[str, Any]:
+async def _health(servers: list[str], timeout: float) -> dict[str, Any]:
     from services.client import BusClient
 
     try:
         client = await BusClient.connect(
-            url,
+            servers,
             producer="homecare-status",
             max_reconnect_attempts=1,  # 0 means forever
             reconnect_time_wait=0.2,
             error_cb=_quiet,
         )
     except Exception as exc:
-        raise ConnectionError(url) from exc
+        raise ConnectionError(",".join(servers)) from exc
     results: dict[str, Any] = {}
     async with client:
         for name in SERVICES:

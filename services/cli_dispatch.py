@@ -57,9 +57,10 @@ def _import(kind: Kind, file: Path, dry_run: bool) -> None:
     _report(bad)
     if good and not dry_run:
         settings = Settings()
-        url = settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+        servers = settings.client_servers()
+        url = ",".join(servers)
         try:
-            asyncio.run(_send(kind, good, url))
+            asyncio.run(_send(kind, good, servers))
         except (OSError, TimeoutError) as exc:
             console.print(f"[red]could not reach the system at {url}: {exc!r}[/red]")
             raise typer.Exit(2) from exc
@@ -77,12 +78,12 @@ def _report(bad: list[BadRow]) -> None:
     console.print(table)
 
 
-async def _send(kind: Kind, good: list[GoodRow], url: str, wait: float = 60.0) -> None:
+async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float = 60.0) -> None:
     from services.client import BusClient
 
     subject, consumer = SUBJECTS[kind]
     async with await BusClient.connect(
-        url, producer="homecare-import", max_reconnect_attempts=1
+        servers, producer="homecare-import", max_reconnect_attempts=1
     ) as client:
         await client.send_many(
             [(subject, row.payload) for row in good],

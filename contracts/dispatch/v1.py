@@ -17,7 +17,7 @@ from contracts.dispatch.values import (
     Preferences,
 )
 from contracts.envelope import Payload
-from contracts.types import Category, Id, Sex, Skill, VisitWindow
+from contracts.types import Category, Id, Ref, Sex, Skill, VisitWindow
 
 
 class RegisterCaregiver(Payload):
@@ -104,7 +104,7 @@ class CaregiverAssigned(Payload):
     """Event: a caregiver now serves a household every day from ``start_date``."""
 
     TYPE = "dispatch.CaregiverAssigned"
-    assignment_id: Id
+    assignment_id: Ref
     request_id: Id
     household_id: Id
     caregiver_id: Id
@@ -191,7 +191,7 @@ class ReplaceCaregiver(Payload):
 
 class AssignmentEnded(Payload):
     TYPE = "dispatch.AssignmentEnded"
-    assignment_id: Id
+    assignment_id: Ref
     household_id: Id
     caregiver_id: Id
     ended_on: date

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import Field, model_validator
 
 from contracts.envelope import Payload
-from contracts.types import Id, VisitWindow
+from contracts.types import Id, Ref, VisitWindow
 
 
 class GenerateShifts(Payload):
@@ -21,7 +21,7 @@ class CompleteVisit(Payload):
     """Command from a caregiver's phone: check-in and check-out of one shift."""
 
     TYPE = "scheduling.CompleteVisit"
-    shift_id: Id
+    shift_id: Ref
     caregiver_id: Id
     checked_in_at: datetime
     checked_out_at: datetime
@@ -39,7 +39,7 @@ class ShiftScheduled(Payload):
     """Shift message, sent on the caregiver's own subject ``homecare.carer.<id>.shift.v1``."""
 
     TYPE = "scheduling.ShiftScheduled"
-    shift_id: Id
+    shift_id: Ref
     caregiver_id: Id
     household_id: Id
     address: str
@@ -58,8 +58,8 @@ class VisitCompleted(Payload):
     """Event: a verified visit (check-in and check-out) to a household on a date."""
 
     TYPE = "scheduling.VisitCompleted"
-    visit_id: Id
-    shift_id: Id
+    visit_id: Ref
+    shift_id: Ref
     household_id: Id
     caregiver_id: Id
     date: date
@@ -71,6 +71,6 @@ class VisitRejected(Payload):
     """Event: a check-in/out that cannot be accepted, with the reason."""
 
     TYPE = "scheduling.VisitRejected"
-    shift_id: Id
+    shift_id: Ref
     caregiver_id: Id
     reason: str

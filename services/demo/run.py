@@ -65,7 +65,14 @@ async def run_demo(
     summary = DemoSummary(street=STREET, month=month, output_dir=str(output_dir))
     report = progress or (lambda *_: None)
     with NatsServer(output_dir / "nats") as server:
-        settings = base.model_copy(update={"nats_url": server.url, "var_dir": output_dir})
+        # The demo keeps to its own folder: its own server and SQLite files, whatever
+        # database the environment names, so every run starts from nothing.
+        isolated = {
+            f"{name}database_url": None for name in ("", "dispatch_", "scheduling_", "billing_")
+        }
+        settings = base.model_copy(
+            update={"nats_url": server.url, "var_dir": output_dir, **isolated}
+        )
         clock = SimulatedClock(datetime.combine(first - timedelta(days=1), time(8), base.tz))
         system = System(settings, clock)
         await system.start()

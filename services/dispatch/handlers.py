@@ -73,6 +73,10 @@ async def _same_profile(tx: Tx, key: sa.Column[Any], value: str, profile: dict[s
     return bool(stored == profile)
 
 
+class HouseholdNotRegistered(LookupError):
+    """A request for a household dispatch does not know (yet)."""
+
+
 async def request_care(tx: Tx, cmd: RequestCare) -> None:
     s = tx.conn
     if await s.scalar(
@@ -82,13 +86,14 @@ async def request_care(tx: Tx, cmd: RequestCare) -> None:
     household = (
         await s.execute(sa.select(households).where(households.c.household_id == cmd.household_id))
     ).first()
-    if household is not None:
-        # Loads are read then written: one assignment at a time per street.
-        await tx.lock(f"dispatch.street:{household.street}")
-    outcome: CaregiverSlot | Unmet
     if household is None:
-        outcome = Unmet(f"unknown household {cmd.household_id}")
-    elif await s.scalar(
+        # Registration and request travel on different subjects, so the request may simply
+        # be early: retried with back-off, dead-lettered with this reason if it stays unknown.
+        raise HouseholdNotRegistered(f"unknown household {cmd.household_id}")
+    # Loads are read then written: one assignment at a time per street.
+    await tx.lock(f"dispatch.street:{household.street}")
+    outcome: CaregiverSlot | Unmet
+    if await s.scalar(
         sa.select(assignments.c.assignment_id).where(
             assignments.c.household_id == cmd.household_id, assignments.c.active
         )

@@ -52,7 +52,7 @@ care_requests = sa.Table(
 assignments = sa.Table(
     "assignments",
     metadata,
-    sa.Column("assignment_id", sa.String(40), primary_key=True),
+    sa.Column("assignment_id", sa.String(64), primary_key=True),
     sa.Column("request_id", sa.String(40), nullable=False, unique=True),
     sa.Column("household_id", sa.String(40), nullable=False, index=True),
     sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),

@@ -12,7 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import sqlalchemy as sa
+import structlog
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from pydantic import BaseModel
@@ -22,6 +24,7 @@ from contracts.subjects import dlq_subject, health_subject, stream_for
 from contracts.system.v1 import DeadLettered, HealthQuery, HealthReport
 from services.infra.bus.compat import install_fetch_timeout_shim
 from services.infra.bus.middleware import reliability_middleware
+from services.infra.bus.poison import HandlerBug
 from services.infra.bus.relay import OutboxRelay
 from services.infra.bus.store import MessageStore, Tx
 from services.infra.bus.streams import (
@@ -37,7 +40,9 @@ from services.infra.logging import get_logger
 from services.infra.migrate import upgrade_to_head
 from services.infra.settings import Settings
 
-PLACEHOLDER_NATS = "nats://127.0.0.1:4222"  # used only when building a broker to document it
+# Only for building a broker to document it (AsyncAPI); start() refuses to run without a URL,
+# so a service never connects to whatever server listens on the default port.
+PLACEHOLDER_NATS = "nats://127.0.0.1:4222"
 
 
 class Service:
@@ -106,7 +111,11 @@ class Service:
         model = envelope_of(payload)
 
         async def subscriber(message: Any) -> None:
-            await handler(message)
+            bind_envelope(message)
+            try:
+                await handler(message)
+            except pydantic.ValidationError as exc:
+                raise HandlerBug(f"{name}: {exc}") from exc
 
         subscriber.__annotations__ = {"message": model, "return": None}  # what FastStream validates
         subscriber.__name__ = name
@@ -145,6 +154,7 @@ class Service:
         model = envelope_of(payload)
 
         async def responder(message: Any) -> Any:
+            bind_envelope(message)
             return await handler(message)
 
         responder.__annotations__ = {"message": model, "return": reply}
@@ -172,6 +182,8 @@ class Service:
         )
 
     async def start(self) -> None:
+        if not self.settings.nats_url:
+            raise RuntimeError(f"{self.name}: no NATS URL (HOMECARE_NATS_URL) to connect to")
         await self.migrate()
         await self.broker.connect()
         js = self.broker.connection.jetstream()
@@ -220,3 +232,14 @@ class Service:
             dead_letters=dead,
             consumers=self.consumers,
         )
+
+
+def bind_envelope(message: Envelope[Any]) -> None:
+    """Log context from the envelope itself: the headers carry the same ids, but a client
+    following only the published schemas may not send them. The middleware resets these
+    keys when the message is done."""
+    structlog.contextvars.bind_contextvars(
+        correlation_id=message.correlation_id,
+        event_id=message.event_id,
+        event_type=message.type,
+    )

@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_NAMES = ("dispatch", "scheduling", "billing")
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOMECARE_", env_file=".env", extra="ignore")
@@ -60,3 +58,8 @@ class Settings(BaseSettings):
     def nats_servers(self) -> list[str]:
         assert self.nats_url, "nats_url is not set"
         return [s.strip() for s in self.nats_url.split(",") if s.strip()]
+
+    def client_servers(self) -> list[str]:
+        """Where a client command (status, import) connects: the configured servers, else
+        the embedded server's port on this machine."""
+        return self.nats_servers() if self.nats_url else [f"nats://127.0.0.1:{self.nats_port}"]

@@ -12,7 +12,7 @@ plumbing = plumbing_tables(metadata)
 assignments = sa.Table(
     "assignments",
     metadata,
-    sa.Column("assignment_id", sa.String(40), primary_key=True),
+    sa.Column("assignment_id", sa.String(64), primary_key=True),
     sa.Column("household_id", sa.String(40), nullable=False, index=True),
     sa.Column("caregiver_id", sa.String(40), nullable=False),
     sa.Column("station_id", sa.String(40), nullable=False),
@@ -27,7 +27,7 @@ shifts = sa.Table(
     "shifts",
     metadata,
     sa.Column("shift_id", sa.String(80), primary_key=True),
-    sa.Column("assignment_id", sa.String(40), nullable=False),
+    sa.Column("assignment_id", sa.String(64), nullable=False),
     sa.Column("household_id", sa.String(40), nullable=False),
     sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
     sa.Column("date", sa.Date, nullable=False, index=True),

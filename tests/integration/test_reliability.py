@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Callable
@@ -11,22 +12,25 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from builders import SHANGHAI, caregiver, household
+from builders import SHANGHAI, caregiver, household, request, visit
 from conftest import eventually
 
 from contracts import subjects
 from contracts.envelope import Envelope, headers_for
-from contracts.scheduling.v1 import VisitCompleted
+from contracts.scheduling.v1 import GenerateShifts, VisitCompleted
 from contracts.system.v1 import DeadLettered
 from services.billing import handlers as billing_handlers
 from services.billing.store import visits as billed_visits
 from services.client import BusClient
+from services.demo.watch import BusWatcher
 from services.dispatch.store import caregivers, households
 from services.infra.clock import SimulatedClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
 from services.infra.settings import Settings
 from services.system import System
+
+DAY = date(2026, 11, 2)
 
 
 def completed(visit_id: str) -> VisitCompleted:
@@ -59,22 +63,45 @@ async def count(system: System, service: str, table: sa.Table) -> int:
 async def test_redelivered_event_has_one_effect(
     settings: Settings, clock: SimulatedClock, client: BusClient
 ) -> None:
-    async with running(settings, clock, "billing") as system:
-        envelope = client.envelope(completed("V1"))
-        # The same event stored twice (as after a publisher retry past the duplicate window):
-        # JetStream delivers both; the inbox applies the first only.
-        for msg_id in ("first", "second"):
+    """The same CompleteVisit event twice (as after a lost acknowledgement, or a publisher
+    retry past the duplicate window). Checking in twice is not harmless by itself: a second
+    one is refused with a VisitRejected. The inbox makes the copy have no effect at all."""
+    async with running(settings, clock, "dispatch", "scheduling") as system:
+        watcher = BusWatcher(client.nc)
+        await watcher.start()
+        await client.send_many(
+            [
+                (subjects.REGISTER_CAREGIVER, caregiver("C1")),
+                (subjects.REGISTER_HOUSEHOLD, household("H1")),
+            ]
+        )
+        await watcher.wait_until(
+            lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 1, "registry"
+        )
+        await client.send(subjects.REQUEST_CARE, request("H1"))
+        await client.send(subjects.GENERATE_SHIFTS, GenerateShifts(date=DAY))
+        await watcher.wait_until(
+            lambda: watcher.by_type["scheduling.ShiftScheduled"] == 1, "the shift"
+        )
+        envelope = client.envelope(visit("SH-H1-20261102", "C1", DAY))
+        for msg_id in ("first", "second"):  # two stored copies: JetStream delivers both
             headers = headers_for(envelope) | {"Nats-Msg-Id": msg_id}
-            await client.js.publish(subjects.VISIT_COMPLETED, envelope.to_json(), headers=headers)
-        inbox = system["billing"].store.tables.inbox
+            await client.js.publish(subjects.COMPLETE_VISIT, envelope.to_json(), headers=headers)
 
-        async def both_seen() -> bool:
-            info = await client.js.consumer_info("HC_SCHEDULING", "billing_on_visit_completed")
+        async def both_acknowledged() -> bool:
+            info = await client.js.consumer_info("HC_SCHEDULING", "scheduling_complete_visit")
             return info.num_ack_pending == 0 and info.delivered.stream_seq >= 2
 
-        await eventually(both_seen, "both copies delivered and acknowledged")
-        assert await count(system, "billing", billed_visits) == 1
-        assert await count(system, "billing", inbox) == 1
+        await eventually(both_acknowledged, "both copies delivered and acknowledged")
+        await asyncio.sleep(0.3)  # let any second effect reach the bus
+        assert watcher.by_type["scheduling.VisitCompleted"] == 1
+        assert watcher.by_type["scheduling.VisitRejected"] == 0
+        inbox = system["scheduling"].store.tables.inbox
+        rows = await system["scheduling"].store.read(
+            sa.select(inbox.c.event_id).where(inbox.c.consumer == "scheduling.complete_visit")
+        )
+        assert [r.event_id for r in rows] == [envelope.event_id]
+        await watcher.stop()
 
 
 async def test_same_msg_id_is_stored_once(
@@ -198,12 +225,14 @@ async def test_nats_crash_loses_no_accepted_request(
     restarted: NatsServer | None = None
     try:
         async with running(settings, clock, "dispatch", "billing") as system:
-            first = [(subjects.REGISTER_HOUSEHOLD, household(f"H{i:03d}")) for i in range(150)]
+            first = [(subjects.REGISTER_HOUSEHOLD, household(f"H{i:04d}")) for i in range(1000)]
             await client.send_many(first)  # acknowledged by JetStream = accepted
             nats_server.kill()
+            in_flight = 1000 - await count(system, "dispatch", households)
+            assert in_flight > 0, "the kill came too late to be mid-flow"
             restarted = NatsServer(nats_server.store_dir, port=nats_server.port).start()
             second = [
-                (subjects.REGISTER_HOUSEHOLD, household(f"H{i:03d}")) for i in range(150, 200)
+                (subjects.REGISTER_HOUSEHOLD, household(f"H{i:04d}")) for i in range(1000, 1050)
             ]
 
             async def sent() -> bool:
@@ -217,12 +246,12 @@ async def test_nats_crash_loses_no_accepted_request(
 
             async def all_processed() -> bool:
                 return (
-                    await count(system, "dispatch", households) == 200
-                    and await count(system, "billing", _categories()) == 200
+                    await count(system, "dispatch", households) == 1050
+                    and await count(system, "billing", _categories()) == 1050
                 )
 
             await eventually(
-                all_processed, "all 200 households in dispatch and billing", timeout=60
+                all_processed, "all 1050 households in dispatch and billing", timeout=60
             )
             assert await system["dispatch"].store.outbox_backlog() == 0
             assert await system["dispatch"].store.dead_letter_count() == 0
@@ -268,7 +297,11 @@ async def test_correlation_id_reaches_logs_and_the_dead_letter_announcement(
     configure_logging("INFO", "json", stream=lines)
     try:
         async with running(settings, clock, "billing") as system:
-            sent = await client.send(subjects.VISIT_COMPLETED, completed("V1"))
+            # A client that follows only the published schemas: no Homecare-* headers.
+            sent = client.envelope(completed("V1"))
+            await client.js.publish(
+                subjects.VISIT_COMPLETED, sent.to_json(), headers={"Nats-Msg-Id": sent.event_id}
+            )
 
             async def dead() -> bool:
                 return await system["billing"].store.dead_letter_count() == 1

@@ -84,6 +84,8 @@ def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMi
                     data=msg.data,
                     headers=dict(msg.headers or {}),
                     deliveries=deliveries,
+                    # bound from the envelope when it was valid, else from the headers
+                    correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
                 )
             except Exception as store_error:  # keep the message; try again after a pause
                 log.error("dead letter not stored; will retry", error=repr(store_error))

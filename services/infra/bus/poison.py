@@ -12,6 +12,11 @@ class PoisonMessage(Exception):
     """Raised by a handler for input that can never succeed, however often it is retried."""
 
 
+class HandlerBug(RuntimeError):
+    """A validation error raised by our own code while handling a valid message: retried
+    like any failure (a fix and a replay may follow), never blamed on the message."""
+
+
 def _pydantic_reason(err: pydantic.ValidationError) -> str:
     parts = []
     for e in err.errors()[:10]:
@@ -37,6 +42,8 @@ def poison_reason(exc: BaseException, data: bytes | None = None) -> str | None:
 
     FastStream hands undecodable bodies to validation as raw bytes, so a validation failure
     is first explained by the body itself when ``data`` shows it is not JSON."""
+    # Validation of the incoming message happens before any handler runs; a pydantic error
+    # raised inside a handler (building an outgoing event) reaches here as HandlerBug instead.
     is_validation = isinstance(exc, DependsValidationError | pydantic.ValidationError)
     if is_validation and data is not None and (problem := body_problem(data)):
         return problem
@@ -45,12 +52,12 @@ def poison_reason(exc: BaseException, data: bytes | None = None) -> str | None:
         if isinstance(original, pydantic.ValidationError):
             return _pydantic_reason(original)
         return f"invalid message: {original!r}"
-    if isinstance(exc, pydantic.ValidationError):
-        return _pydantic_reason(exc)
     if isinstance(exc, UnicodeDecodeError):
         return f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})"
     if isinstance(exc, json.JSONDecodeError):
         return f"body is not valid JSON ({exc.msg} at position {exc.pos})"
+    if isinstance(exc, pydantic.ValidationError):
+        return _pydantic_reason(exc)
     if isinstance(exc, PoisonMessage):
         return str(exc)
     return None

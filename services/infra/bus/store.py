@@ -145,11 +145,12 @@ class MessageStore:
         data: bytes,
         headers: dict[str, str],
         deliveries: int,
+        correlation_id: str | None = None,
     ) -> int:
         """Keep the message and its reason, and announce it on the DLQ subject (via the outbox)."""
         event_id = headers.get("Nats-Msg-Id")
         # The announcement joins the original flow when the message named one.
-        correlation = headers.get("Homecare-Correlation-Id") or None
+        correlation = correlation_id or headers.get("Homecare-Correlation-Id") or None
         async with self.transaction(correlation_id=correlation[:64] if correlation else None) as tx:
             row_id = await tx.conn.scalar(
                 sa.insert(self.tables.dead_letters)

@@ -18,7 +18,7 @@ def upgrade() -> None:
     create_plumbing_tables(op)
     op.create_table(
         "assignments",
-        sa.Column("assignment_id", sa.String(40), primary_key=True),
+        sa.Column("assignment_id", sa.String(64), primary_key=True),
         sa.Column("household_id", sa.String(40), nullable=False, index=True),
         sa.Column("caregiver_id", sa.String(40), nullable=False),
         sa.Column("station_id", sa.String(40), nullable=False),
@@ -31,7 +31,7 @@ def upgrade() -> None:
     op.create_table(
         "shifts",
         sa.Column("shift_id", sa.String(80), primary_key=True),
-        sa.Column("assignment_id", sa.String(40), nullable=False),
+        sa.Column("assignment_id", sa.String(64), nullable=False),
         sa.Column("household_id", sa.String(40), nullable=False),
         sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
         sa.Column("date", sa.Date, nullable=False, index=True),
