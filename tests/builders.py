@@ -6,17 +6,29 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
+from contracts.dispatch.values import Certificate
 from contracts.scheduling.v1 import CompleteVisit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STREET = "中山公园街道"
 
 
+CERTIFIED = tuple(
+    Certificate(module=m, expires_on=date(2027, 12, 31))
+    for m in ("daily_care", "common_illness", "first_aid")
+)
+
+
 def caregiver(
     cid: str, station: str = "S1", capacity: int = 1, street: str = STREET
 ) -> RegisterCaregiver:
     return RegisterCaregiver(
-        caregiver_id=cid, name="王秀兰", station_id=station, street=street, capacity=capacity
+        caregiver_id=cid,
+        name="王秀兰",
+        station_id=station,
+        street=street,
+        capacity=capacity,
+        certificates=CERTIFIED,
     )
 
 

@@ -77,10 +77,11 @@ class RequestCare(Payload):
     household_id: Id
     start_date: date
     requested_by: str = Field(default="station", max_length=80)
-    mode: Literal["auto", "shortlist"] = Field(
+    mode: Literal["auto", "shortlist", "batch"] = Field(
         default="auto",
         description="auto: assign the best-ranked caregiver now; shortlist: propose a ranked "
-        "shortlist and wait for the station manager's ConfirmAssignment.",
+        "shortlist and wait for the station manager's ConfirmAssignment; batch: wait for the "
+        "street's AssignStreet (optimal over all its open requests).",
     )
 
 

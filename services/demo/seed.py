@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold
+from contracts.dispatch.values import Certificate, Elder, GeoPoint, Preferences
+from contracts.types import CERTIFICATE_MODULES
 
 STREET = "中山公园街道"
 STATIONS = (
@@ -54,6 +56,12 @@ ELDER_NAMES = (
     "广福",
     "兰英",
 )
+STATION_CENTRES = (
+    (38.9080, 121.5850),
+    (38.9050, 121.5950),
+    (38.9000, 121.5880),
+    (38.9020, 121.5990),
+)
 ROADS = ("五一路", "中山路", "西安路", "黄河路", "长江路", "联合路")
 
 
@@ -72,10 +80,25 @@ def build_street(
     return DemoStreet(carers, homes)
 
 
+def _near(rng: random.Random, station_index: int) -> GeoPoint:
+    """A point within about 600 m of the station (Zhongshan Park is about 2 km across)."""
+    lat, lon = STATION_CENTRES[station_index]
+    return GeoPoint(
+        lat=round(lat + rng.uniform(-0.005, 0.005), 5),
+        lon=round(lon + rng.uniform(-0.006, 0.006), 5),
+    )
+
+
 def _caregiver(rng: random.Random, i: int, total: int) -> RegisterCaregiver:
-    station_id, _ = STATIONS[i % len(STATIONS)]
-    # Half work part-time for two households (the seed's norm is one); two are inactive.
+    station_index = i % len(STATIONS)
+    station_id, _ = STATIONS[station_index]
+    # Half work part-time for two households (the seed's norm is one); two are inactive; one's
+    # first-aid certificate has expired (she cannot be assigned until she renews it).
     sex = "M" if rng.random() < 0.08 else "F"
+    expiry = date(2027, rng.randint(1, 12), 1)
+    certificates = [Certificate(module=m, expires_on=expiry) for m in CERTIFICATE_MODULES]
+    if i == 5:
+        certificates[2] = Certificate(module="first_aid", expires_on=date(2026, 9, 30))
     return RegisterCaregiver(
         caregiver_id=f"C{i + 1:04d}",
         name=rng.choice(SURNAMES) + rng.choice(CARER_NAMES[sex]),
@@ -84,12 +107,33 @@ def _caregiver(rng: random.Random, i: int, total: int) -> RegisterCaregiver:
         sex=sex,
         capacity=2 if i % 2 == 0 else 1,
         active=i not in (total - 1, total - 2),
+        home=_near(rng, station_index),
+        dialects=frozenset({"大连话"} | ({"山东话"} if rng.random() < 0.3 else set())),
+        skills=frozenset(
+            k for k, p in (("bedridden_care", 0.4), ("dementia_care", 0.25)) if rng.random() < p
+        ),
+        certificates=tuple(certificates),
+        appraisal_score=round(rng.uniform(70, 98), 1),
     )
 
 
 def _household(rng: random.Random, i: int, month_start: date) -> RegisterHousehold:
-    station_id, station = STATIONS[i % len(STATIONS)]
+    station_index = i % len(STATIONS)
+    station_id, station = STATIONS[station_index]
     category = rng.choices([c for c, _ in CATEGORY_MIX], [w for _, w in CATEGORY_MIX])[0]
+    elder_count = 2 if rng.random() < 0.35 else 1
+    elders = tuple(
+        Elder(
+            name=rng.choice(SURNAMES) + rng.choice(ELDER_NAMES),
+            sex=rng.choice(("F", "M")),
+            birth_date=date(rng.randint(1928, 1958), rng.randint(1, 12), rng.randint(1, 28)),
+            self_care="unable" if category == "A" or rng.random() < 0.2 else "needs_help",
+        )
+        for _ in range(elder_count)
+    )
+    needs = {"bedridden_care"} if any(e.self_care == "unable" for e in elders) else set()
+    if rng.random() < 0.1:
+        needs.add("dementia_care")
     # Most were enrolled before the month; one in ten joins during it.
     enrolled = (
         month_start + timedelta(days=rng.randint(3, 20))
@@ -107,4 +151,11 @@ def _household(rng: random.Random, i: int, month_start: date) -> RegisterHouseho
         category=category,
         enrolled_on=enrolled,
         visit_window=rng.choice(WINDOWS),
+        location=_near(rng, station_index),
+        elders=elders,
+        needs=frozenset(needs),
+        preferences=Preferences(
+            caregiver_sex="F" if rng.random() < 0.3 else None,
+            dialects=frozenset({"大连话"}) if rng.random() < 0.5 else frozenset(),
+        ),
     )

@@ -9,7 +9,7 @@ from contracts import subjects as s
 from contracts.dispatch import eligibility_v1 as e
 from contracts.dispatch import v1 as d
 from contracts.envelope import Payload
-from services.dispatch import approval, handlers
+from services.dispatch import approval, assigning, registering, replacing
 from services.dispatch.store import metadata, plumbing
 from services.infra.clock import Clock
 from services.infra.runtime import Service
@@ -22,23 +22,51 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
     (
         s.REGISTER_CAREGIVER,
         d.RegisterCaregiver,
-        handlers.register_caregiver,
+        registering.register_caregiver,
         "register_caregiver",
         "Add or update a caregiver",
     ),
     (
         s.REGISTER_HOUSEHOLD,
         d.RegisterHousehold,
-        handlers.register_household,
+        registering.register_household,
         "register_household",
         "Add or update a household",
     ),
     (
         s.REQUEST_CARE,
         d.RequestCare,
-        handlers.request_care,
+        assigning.request_care,
         "request_care",
-        "Assign a caregiver, or propose a ranked shortlist",
+        "Assign a caregiver, propose a ranked shortlist, or queue for batch",
+    ),
+    (
+        s.CONFIRM_ASSIGNMENT,
+        d.ConfirmAssignment,
+        assigning.confirm_assignment,
+        "confirm_assignment",
+        "The station manager confirms or overrides (with a reason)",
+    ),
+    (
+        s.ASSIGN_STREET,
+        d.AssignStreet,
+        assigning.assign_street,
+        "assign_street",
+        "Assign all open requests of a street at optimal total cost",
+    ),
+    (
+        s.REPLACE_CAREGIVER,
+        d.ReplaceCaregiver,
+        replacing.replace_caregiver,
+        "replace_caregiver",
+        "An elder asks for a different caregiver",
+    ),
+    (
+        s.REQUEST_SUBSTITUTE,
+        d.RequestSubstitute,
+        replacing.request_substitute,
+        "request_substitute",
+        "Cover a household while its caregiver is on leave",
     ),
     (
         s.SUBMIT_APPLICATION,
@@ -76,6 +104,11 @@ EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
     (s.CAREGIVER_ASSIGNED, d.CaregiverAssigned, "A caregiver serves a household"),
     (s.CARE_REQUEST_UNMET, d.CareRequestUnmet, "A care request could not be met, and why"),
     (s.COMMAND_REJECTED, d.CommandRejected, "A command that could not be applied, and why"),
+    (s.SHORTLIST_PROPOSED, d.ShortlistProposed, "Ranked caregivers with the reason of each score"),
+    (s.STREET_ASSIGNED, d.StreetAssigned, "A street's batch assignment is done"),
+    (s.ASSIGNMENT_ENDED, d.AssignmentEnded, "An assignment ended (replacement)"),
+    (s.SUBSTITUTE_ASSIGNED, d.SubstituteAssigned, "A substitute covers a caregiver's leave"),
+    (s.SUBSTITUTE_UNAVAILABLE, d.SubstituteUnavailable, "No substitute could be found"),
     (s.APPLICATION_ASSESSED, e.ApplicationAssessed, "An application's assessed category"),
     (s.APPLICATION_DECIDED, e.ApplicationDecided, "The district officer's decision"),
     (s.NOTICE_POSTED, e.NoticePosted, "A 3-day public notice (B2 own-child caregiver)"),

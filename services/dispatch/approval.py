@@ -22,11 +22,11 @@ from contracts.dispatch.eligibility_v1 import (
     ObjectToNotice,
     SubmitApplication,
 )
-from contracts.dispatch.v1 import CommandRejected
+from services.dispatch.audit import record_decision, reject
 from services.dispatch.eligibility.policy import DEFAULT_POLICY_BOOK, PolicyError
 from services.dispatch.eligibility.rounds import round_start
 from services.dispatch.eligibility.rules import assess
-from services.dispatch.store import applications, decisions, households, notices
+from services.dispatch.store import applications, households, notices
 from services.infra.bus.poison import PoisonMessage
 from services.infra.bus.store import Tx
 
@@ -48,7 +48,7 @@ async def submit_application(tx: Tx, cmd: SubmitApplication) -> None:
         )
     )
     if await _application(tx, cmd.application_id):
-        return await _reject(tx, cmd, cmd.application_id, "application already decided")
+        return await reject(tx, cmd, cmd.application_id, "application already decided")
     await tx.conn.execute(
         sa.insert(applications).values(
             application_id=cmd.application_id,
@@ -80,13 +80,15 @@ async def decide_application(tx: Tx, cmd: DecideApplication) -> None:
     app = await _application(tx, cmd.application_id)
     if app is None or app.status != "assessed":
         state = app.status if app else "unknown"
-        return await _reject(tx, cmd, cmd.application_id, f"application is {state}")
+        return await reject(tx, cmd, cmd.application_id, f"application is {state}")
     if not cmd.approve and not cmd.reason:
-        return await _reject(tx, cmd, cmd.application_id, "a refusal needs a reason")
+        return await reject(tx, cmd, cmd.application_id, "a refusal needs a reason")
     needs_notice = cmd.approve and "B2" in app.rules and app.child_caregiver_id is not None
     outcome = "refused" if not cmd.approve else "notice" if needs_notice else "approved"
     await _set_status(tx, app.application_id, outcome, cmd.decided_by, cmd.reason)
-    await _audit(tx, cmd.decided_by, f"application_{outcome}", app.application_id, cmd.reason)
+    await record_decision(
+        tx, cmd.decided_by, f"application_{outcome}", app.application_id, cmd.reason
+    )
     await tx.emit(
         subjects.APPLICATION_DECIDED,
         ApplicationDecided(
@@ -128,7 +130,7 @@ async def object_to_notice(tx: Tx, cmd: ObjectToNotice) -> None:
         )
     ).first()
     if notice is None or notice.status != "posted" or tx.clock.today() > notice.ends_on:
-        return await _reject(tx, cmd, cmd.application_id, "no notice open for objections")
+        return await reject(tx, cmd, cmd.application_id, "no notice open for objections")
     app = await _application(tx, cmd.application_id)
     assert app is not None
     await tx.conn.execute(
@@ -137,7 +139,7 @@ async def object_to_notice(tx: Tx, cmd: ObjectToNotice) -> None:
         .values(status="objected", objection=cmd.objection)
     )
     await _set_status(tx, app.application_id, "investigation", cmd.raised_by, cmd.objection)
-    await _audit(tx, cmd.raised_by, "notice_objected", app.application_id, cmd.objection)
+    await record_decision(tx, cmd.raised_by, "notice_objected", app.application_id, cmd.objection)
     await tx.emit(
         subjects.NOTICE_OBJECTED,
         NoticeObjected(
@@ -204,25 +206,6 @@ async def _set_status(
         sa.update(applications)
         .where(applications.c.application_id == application_id)
         .values(status=status, decided_by=by, reason=reason)
-    )
-
-
-async def _audit(tx: Tx, actor: str, action: str, subject_id: str, detail: Any) -> None:
-    await tx.conn.execute(
-        sa.insert(decisions).values(
-            at=tx.clock.now(),
-            actor=actor,
-            action=action,
-            subject_id=subject_id,
-            detail={"detail": detail},
-        )
-    )
-
-
-async def _reject(tx: Tx, cmd: Any, subject_id: str, reason: str) -> None:
-    await tx.emit(
-        subjects.COMMAND_REJECTED,
-        CommandRejected(command=cmd.TYPE, subject_id=subject_id, reason=reason),
     )
 
 

@@ -59,6 +59,7 @@ assignments = sa.Table(
     sa.Column("start_date", sa.Date, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("ended_on", sa.Date, nullable=True),
+    sa.Column("end_reason", sa.String(16), nullable=True),  # replaced | ...
     sa.Column("decided_by", sa.String(80), nullable=True),
     sa.Column("override_reason", sa.Text, nullable=True),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts import subjects
-from contracts.dispatch.v1 import CaregiverAssigned
+from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.scheduling.v1 import (
     CompleteVisit,
     GenerateShifts,
@@ -31,6 +31,13 @@ def build(settings: Settings, clock: Clock) -> Service:
         svc.once("on_caregiver_assigned", handlers.record_assignment),
         durable="on_caregiver_assigned",
         description="Keep the active assignments",
+    )
+    svc.consume(
+        subjects.ASSIGNMENT_ENDED,
+        AssignmentEnded,
+        svc.once("on_assignment_ended", handlers.end_assignment),
+        durable="on_assignment_ended",
+        description="Stop making shifts for an ended assignment",
     )
     svc.consume(
         subjects.GENERATE_SHIFTS,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts import subjects
-from contracts.dispatch.v1 import CaregiverAssigned
+from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.scheduling.v1 import (
     CompleteVisit,
     GenerateShifts,
@@ -66,6 +66,16 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
     )
     for (day,) in days.all():
         await _create_shift(tx, assignment, day)
+
+
+async def end_assignment(tx: Tx, evt: AssignmentEnded) -> None:
+    """No shifts for it from the day it ended (already generated ones stay as they are)."""
+    await tx.lock(SHIFTS_LOCK)
+    await tx.conn.execute(
+        sa.update(assignments)
+        .where(assignments.c.assignment_id == evt.assignment_id)
+        .values(active=False)
+    )
 
 
 async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:

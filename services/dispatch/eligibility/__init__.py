@@ -1,6 +1,6 @@
 """Eligibility engine (domain.md §3): pure rules deciding a household's category and subsidy."""
 
-from services.dispatch.eligibility.application import ApplicantElder, Application
+from contracts.dispatch.application import ApplicantElder, Application
 from services.dispatch.eligibility.assess_file import DocumentError, assess_document, render
 from services.dispatch.eligibility.policy import (
     DEFAULT_POLICY_BOOK,

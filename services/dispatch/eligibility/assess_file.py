@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.dispatch.eligibility.application import Application
-from services.dispatch.eligibility.fields import money_text
+from contracts.dispatch.application import Application
+from contracts.money import money_text
 from services.dispatch.eligibility.policy import DEFAULT_POLICY_BOOK, PolicyBook, PolicyError
 from services.dispatch.eligibility.rules import Assessment, assess
 

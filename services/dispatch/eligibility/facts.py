@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.dispatch.eligibility.application import ApplicantElder, Application
+from contracts.dispatch.application import ApplicantElder, Application
 from services.dispatch.eligibility.policy import EligibilityPolicy, PolicyBook
 from services.dispatch.eligibility.rounds import age_on, round_for, round_start
 

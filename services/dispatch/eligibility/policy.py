@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
+from contracts.money import IsoDate, Money
 from contracts.types import Category
-from services.dispatch.eligibility.fields import IsoDate, Money
 
 CATEGORIES: tuple[Category, ...] = ("A", "B", "C", "D")  # highest first
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from contracts.dispatch.application import ApplicantElder, Application
 from contracts.types import Category
-from services.dispatch.eligibility.application import ApplicantElder, Application
 from services.dispatch.eligibility.facts import Facts, facts_for
 from services.dispatch.eligibility.policy import CATEGORIES, PolicyBook
 from services.dispatch.eligibility.rounds import round_for as round_for  # re-exported

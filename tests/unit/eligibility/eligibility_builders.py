@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.dispatch.eligibility.application import Application
+from contracts.dispatch.application import Application
 from services.dispatch.eligibility.facts import Facts, facts_for
 from services.dispatch.eligibility.policy import DEFAULT_POLICY_BOOK, PolicyBook
 from services.dispatch.eligibility.rules import Assessment, assess

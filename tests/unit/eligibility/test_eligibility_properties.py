@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dispatch.eligibility.application import Application
+from contracts.dispatch.application import Application
 from services.dispatch.eligibility.assess_file import assess_document
 from services.dispatch.eligibility.policy import (
     DEFAULT_POLICY_BOOK,

@@ -16,6 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("assignments") as batch:
         batch.add_column(sa.Column("ended_on", sa.Date, nullable=True))
+        batch.add_column(sa.Column("end_reason", sa.String(16), nullable=True))
         batch.add_column(sa.Column("decided_by", sa.String(80), nullable=True))
         batch.add_column(sa.Column("override_reason", sa.Text, nullable=True))
     with op.batch_alter_table("care_requests") as batch:
@@ -83,4 +84,5 @@ def downgrade() -> None:
     with op.batch_alter_table("assignments") as batch:
         batch.drop_column("override_reason")
         batch.drop_column("decided_by")
+        batch.drop_column("end_reason")
         batch.drop_column("ended_on")

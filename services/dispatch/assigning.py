@@ -1,0 +1,286 @@
+"""Matching use cases: a request (auto, shortlist or batch), the station manager's confirmation
+or override (audited), and the optimal assignment of a street's open requests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts import subjects
+from contracts.dispatch.v1 import (
+    AssignStreet,
+    CaregiverAssigned,
+    CareRequestUnmet,
+    ConfirmAssignment,
+    RequestCare,
+    ShortlistProposed,
+    StreetAssigned,
+)
+from contracts.dispatch.values import Candidate, ScoreComponent
+from services.dispatch.audit import record_decision, reject
+from services.dispatch.facts import caregiver_facts, request_facts
+from services.dispatch.matching import Score, Weights, assign_batch, shortlist, violations
+from services.dispatch.store import assignments, care_requests, households, shortlists
+from services.infra.bus.store import Tx
+
+WEIGHTS = Weights()
+SHORTLIST_SIZE = 5
+
+
+class HouseholdNotRegistered(LookupError):
+    """A request for a household dispatch does not know (yet)."""
+
+
+async def request_care(tx: Tx, cmd: RequestCare) -> None:
+    if await _request(tx, cmd.request_id):
+        return  # the same request sent again under a new event id: answered already
+    household = await _household(tx, cmd.household_id)
+    if household is None:
+        # Registration and request travel on different subjects, so the request may simply
+        # be early: retried with back-off, dead-lettered with this reason if it stays unknown.
+        raise HouseholdNotRegistered(f"unknown household {cmd.household_id}")
+    await tx.lock(street_lock(household.street))  # loads are read, then written
+    await tx.conn.execute(
+        sa.insert(care_requests).values(
+            request_id=cmd.request_id,
+            household_id=cmd.household_id,
+            start_date=cmd.start_date,
+            status="open",
+            mode=cmd.mode,
+            received_at=tx.clock.now(),
+        )
+    )
+    if await _active_assignment(tx, cmd.household_id):
+        return await _unmet(
+            tx, cmd.request_id, cmd.household_id, "household already has an active caregiver"
+        )
+    if cmd.mode == "batch":
+        return  # waits for the street's AssignStreet
+    req = await request_facts(tx.conn, cmd.request_id, household, cmd.start_date)
+    pool = await caregiver_facts(tx.conn, household.street, cmd.start_date, cmd.start_date)
+    ranked = shortlist(req, pool, WEIGHTS, cmd.start_date, k=SHORTLIST_SIZE)
+    if not ranked.ranked:
+        return await _unmet(tx, cmd.request_id, cmd.household_id, ranked.summary)
+    if cmd.mode == "auto":
+        best_id, _ = ranked.ranked[0]
+        return await assign(tx, cmd.request_id, household, best_id, cmd.start_date, "auto")
+    candidates = tuple(
+        _candidate(rank, cid, s) for rank, (cid, s) in enumerate(ranked.ranked, start=1)
+    )
+    await tx.conn.execute(
+        sa.insert(shortlists).values(
+            request_id=cmd.request_id,
+            candidates=[c.model_dump(mode="json") for c in candidates],
+            proposed_at=tx.clock.now(),
+        )
+    )
+    await tx.emit(
+        subjects.SHORTLIST_PROPOSED,
+        ShortlistProposed(
+            request_id=cmd.request_id,
+            household_id=cmd.household_id,
+            station_id=household.station_id,
+            candidates=candidates,
+            blocked=ranked.blocked,
+        ),
+    )
+
+
+async def confirm_assignment(tx: Tx, cmd: ConfirmAssignment) -> None:
+    request = await _request(tx, cmd.request_id)
+    if request is None or request.status != "open":
+        state = request.status if request else "unknown"
+        return await reject(tx, cmd, cmd.request_id, f"request is {state}, not open")
+    household = await _household(tx, request.household_id)
+    await tx.lock(street_lock(household.street))
+    proposed = (
+        await tx.conn.scalar(
+            sa.select(shortlists.c.candidates).where(shortlists.c.request_id == cmd.request_id)
+        )
+        or []
+    )
+    rank = next((c["rank"] for c in proposed if c["caregiver_id"] == cmd.caregiver_id), None)
+    if rank != 1 and not cmd.override_reason:
+        return await reject(
+            tx, cmd, cmd.request_id, "choosing anyone but the top-ranked caregiver needs a reason"
+        )
+    req = await request_facts(tx.conn, cmd.request_id, household, request.start_date)
+    pool = await caregiver_facts(tx.conn, household.street, request.start_date, request.start_date)
+    chosen = next((c for c in pool if c.caregiver_id == cmd.caregiver_id), None)
+    blocking = (
+        violations(req, chosen, request.start_date)
+        if chosen
+        else [("unknown", f"no caregiver {cmd.caregiver_id} in this street")]
+    )
+    if blocking:
+        return await reject(tx, cmd, cmd.request_id, "; ".join(text for _, text in blocking))
+    await record_decision(
+        tx,
+        cmd.decided_by,
+        "override" if rank != 1 else "confirm",
+        cmd.request_id,
+        {"caregiver_id": cmd.caregiver_id, "rank": rank, "override_reason": cmd.override_reason},
+    )
+    await assign(
+        tx,
+        cmd.request_id,
+        household,
+        cmd.caregiver_id,
+        request.start_date,
+        cmd.decided_by,
+        cmd.override_reason,
+    )
+
+
+async def assign_street(tx: Tx, cmd: AssignStreet) -> None:
+    """Every open request of the street at once: A before B before C before D, then the
+    lowest total cost (see matching.batch)."""
+    await tx.lock(street_lock(cmd.street))
+    open_rows = (
+        await tx.conn.execute(
+            sa.select(care_requests.c.request_id, care_requests.c.start_date, households)
+            .join(households, households.c.household_id == care_requests.c.household_id)
+            .where(care_requests.c.status == "open", households.c.street == cmd.street)
+            .order_by(care_requests.c.request_id)
+        )
+    ).all()
+    by_request = {r.request_id: r for r in open_rows}
+    requests = [
+        replace(
+            await request_facts(tx.conn, r.request_id, r, cmd.on_date),
+            start_date=max(r.start_date, cmd.on_date),
+        )
+        for r in open_rows
+    ]
+    pool = await caregiver_facts(tx.conn, cmd.street, cmd.on_date, cmd.on_date)
+    result = assign_batch(requests, pool, WEIGHTS, cmd.on_date)
+    for request_id, caregiver_id, _cost in result.assignments:
+        row = by_request[request_id]
+        await assign(tx, request_id, row, caregiver_id, max(row.start_date, cmd.on_date), "batch")
+    for request_id, reason in result.unmet:
+        await _unmet(tx, request_id, by_request[request_id].household_id, reason)
+    await record_decision(
+        tx,
+        cmd.requested_by,
+        "assign_street",
+        cmd.street,
+        {
+            "assigned": len(result.assignments),
+            "unmet": len(result.unmet),
+            "total_cost": result.total_cost,
+            "method": result.method,
+        },
+    )
+    await tx.emit(
+        subjects.STREET_ASSIGNED,
+        StreetAssigned(
+            street=cmd.street,
+            on_date=cmd.on_date,
+            assigned=len(result.assignments),
+            unmet=len(result.unmet),
+            total_cost=result.total_cost,
+        ),
+    )
+
+
+async def assign(
+    tx: Tx,
+    request_id: str,
+    household: Any,
+    caregiver_id: str,
+    start: date,
+    decided_by: str,
+    override_reason: str | None = None,
+) -> None:
+    assignment_id = f"AS-{request_id}"
+    await tx.conn.execute(
+        sa.insert(assignments).values(
+            assignment_id=assignment_id,
+            request_id=request_id,
+            household_id=household.household_id,
+            caregiver_id=caregiver_id,
+            start_date=start,
+            active=True,
+            decided_by=decided_by,
+            override_reason=override_reason,
+        )
+    )
+    await tx.conn.execute(
+        sa.update(care_requests)
+        .where(care_requests.c.request_id == request_id)
+        .values(status="assigned")
+    )
+    await tx.emit(
+        subjects.CAREGIVER_ASSIGNED,
+        CaregiverAssigned(
+            assignment_id=assignment_id,
+            request_id=request_id,
+            household_id=household.household_id,
+            caregiver_id=caregiver_id,
+            station_id=household.station_id,
+            address=household.address,
+            start_date=start,
+            visit_window=(household.visit_start, household.visit_end),
+            decided_by=decided_by,
+            override_reason=override_reason,
+        ),
+    )
+
+
+def street_lock(street: str) -> str:
+    return f"dispatch.street:{street}"
+
+
+def _candidate(rank: int, caregiver_id: str, score: Score) -> Candidate:
+    return Candidate(
+        caregiver_id=caregiver_id,
+        rank=rank,
+        total=round(score.total, 2),
+        components=tuple(
+            ScoreComponent(
+                name=c.name, points=round(c.points, 2), reason=c.reason, reason_zh=c.reason_zh
+            )
+            for c in score.components
+        ),
+    )
+
+
+async def _unmet(tx: Tx, request_id: str, household_id: str, reason: str) -> None:
+    await tx.conn.execute(
+        sa.update(care_requests)
+        .where(care_requests.c.request_id == request_id)
+        .values(status="unmet", reason=reason)
+    )
+    await tx.emit(
+        subjects.CARE_REQUEST_UNMET,
+        CareRequestUnmet(request_id=request_id, household_id=household_id, reason=reason),
+    )
+
+
+async def _request(tx: Tx, request_id: str) -> Any:
+    return (
+        await tx.conn.execute(
+            sa.select(care_requests).where(care_requests.c.request_id == request_id)
+        )
+    ).first()
+
+
+async def _household(tx: Tx, household_id: str) -> Any:
+    return (
+        await tx.conn.execute(
+            sa.select(households).where(households.c.household_id == household_id)
+        )
+    ).first()
+
+
+async def _active_assignment(tx: Tx, household_id: str) -> Any:
+    return (
+        await tx.conn.execute(
+            sa.select(assignments).where(
+                assignments.c.household_id == household_id, assignments.c.active
+            )
+        )
+    ).first()

@@ -1,0 +1,69 @@
+"""Dispatch use cases, one per command. Each runs inside one transaction (``tx``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts import subjects
+from contracts.dispatch.v1 import (
+    CaregiverRegistered,
+    HouseholdRegistered,
+    RegisterCaregiver,
+    RegisterHousehold,
+)
+from services.dispatch.store import caregivers, households
+from services.infra.bus.store import Tx
+from services.infra.upsert import upsert
+
+CAREGIVER_COLUMNS = ("caregiver_id", "name", "station_id", "street", "sex", "capacity", "active")
+HOUSEHOLD_COLUMNS = (
+    "household_id",
+    "name",
+    "address",
+    "station_id",
+    "street",
+    "category",
+    "enrolled_on",
+)
+
+
+async def register_caregiver(tx: Tx, cmd: RegisterCaregiver) -> None:
+    """Add or update; the same registration again (a re-import) changes nothing."""
+    profile = cmd.model_dump(mode="json")
+    if await _same_profile(tx, caregivers.c.caregiver_id, cmd.caregiver_id, profile):
+        return
+    row = {c: getattr(cmd, c) for c in CAREGIVER_COLUMNS} | {"profile": profile}
+    await upsert(tx.conn, caregivers, row, key=["caregiver_id"])
+    await tx.emit(
+        subjects.CAREGIVER_REGISTERED,
+        CaregiverRegistered(
+            caregiver_id=cmd.caregiver_id, station_id=cmd.station_id, name=cmd.name
+        ),
+    )
+
+
+async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
+    """Add or update; the same registration again (a re-import) changes nothing."""
+    profile = cmd.model_dump(mode="json")
+    if await _same_profile(tx, households.c.household_id, cmd.household_id, profile):
+        return
+    row = {c: getattr(cmd, c) for c in HOUSEHOLD_COLUMNS} | {"profile": profile}
+    row["visit_start"], row["visit_end"] = cmd.visit_window
+    await upsert(tx.conn, households, row, key=["household_id"])
+    await tx.emit(
+        subjects.HOUSEHOLD_REGISTERED,
+        HouseholdRegistered(
+            household_id=cmd.household_id,
+            station_id=cmd.station_id,
+            street=cmd.street,
+            category=cmd.category,
+            enrolled_on=cmd.enrolled_on,
+        ),
+    )
+
+
+async def _same_profile(tx: Tx, key: sa.Column[Any], value: str, profile: dict[str, Any]) -> bool:
+    stored = await tx.conn.scalar(sa.select(key.table.c.profile).where(key == value))
+    return bool(stored == profile)

@@ -1,0 +1,149 @@
+"""An elder's request for a different caregiver, and a substitute while a caregiver is on leave."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from contracts import subjects
+from contracts.dispatch.v1 import (
+    AssignmentEnded,
+    ReplaceCaregiver,
+    RequestCare,
+    RequestSubstitute,
+    SubstituteAssigned,
+    SubstituteUnavailable,
+)
+from services.dispatch.assigning import WEIGHTS, request_care, street_lock
+from services.dispatch.audit import record_decision, reject
+from services.dispatch.facts import caregiver_facts, request_facts
+from services.dispatch.matching import score, violations
+from services.dispatch.store import assignments, households, leaves, substitutes
+from services.infra.bus.store import Tx
+from services.infra.upsert import insert_ignore
+
+
+async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
+    """End the current assignment and match again; the replaced caregiver is never chosen
+    for this household again (facts.request_facts adds them to its replaced list)."""
+    current = (
+        await tx.conn.execute(
+            sa.select(assignments).where(
+                assignments.c.household_id == cmd.household_id, assignments.c.active
+            )
+        )
+    ).first()
+    if current is None:
+        return await reject(tx, cmd, cmd.household_id, "household has no active caregiver")
+    household = (
+        await tx.conn.execute(
+            sa.select(households).where(households.c.household_id == cmd.household_id)
+        )
+    ).one()
+    await tx.lock(street_lock(household.street))
+    await tx.conn.execute(
+        sa.update(assignments)
+        .where(assignments.c.assignment_id == current.assignment_id)
+        .values(active=False, ended_on=cmd.start_date, end_reason="replaced")
+    )
+    await record_decision(
+        tx,
+        cmd.requested_by,
+        "replace",
+        cmd.household_id,
+        {"caregiver_id": current.caregiver_id, "reason": cmd.reason},
+    )
+    await tx.emit(
+        subjects.ASSIGNMENT_ENDED,
+        AssignmentEnded(
+            assignment_id=current.assignment_id,
+            household_id=cmd.household_id,
+            caregiver_id=current.caregiver_id,
+            ended_on=cmd.start_date,
+            reason=cmd.reason,
+        ),
+    )
+    await request_care(
+        tx,
+        RequestCare(
+            request_id=cmd.new_request_id,
+            household_id=cmd.household_id,
+            start_date=cmd.start_date,
+            requested_by=cmd.requested_by,
+            mode="auto",
+        ),
+    )
+
+
+async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
+    """Someone with spare capacity on every day of the leave, preferring a caregiver who has
+    served the household before (the continuity part of the score)."""
+    if cmd.last_day < cmd.first_day:
+        return await reject(tx, cmd, cmd.substitute_request_id, "last_day is before first_day")
+    if await tx.conn.scalar(
+        sa.select(substitutes.c.caregiver_id).where(
+            substitutes.c.substitute_request_id == cmd.substitute_request_id
+        )
+    ):
+        return  # answered already
+    household = (
+        await tx.conn.execute(
+            sa.select(households).where(households.c.household_id == cmd.household_id)
+        )
+    ).first()
+    if household is None:
+        return await reject(tx, cmd, cmd.substitute_request_id, "unknown household")
+    await tx.lock(street_lock(household.street))
+    await insert_ignore(
+        tx.conn,
+        leaves,
+        {"caregiver_id": cmd.caregiver_id, "first_day": cmd.first_day, "last_day": cmd.last_day},
+    )
+    facts = await request_facts(tx.conn, cmd.substitute_request_id, household, cmd.first_day)
+    # the caregiver on leave is out, like anyone the household asked to replace
+    req = replace(facts, replaced_caregivers=facts.replaced_caregivers | {cmd.caregiver_id})
+    pool = await caregiver_facts(tx.conn, household.street, cmd.first_day, cmd.last_day)
+    days = [
+        cmd.first_day + timedelta(days=n) for n in range((cmd.last_day - cmd.first_day).days + 1)
+    ]
+    free = [
+        c
+        for c in pool
+        if c.caregiver_id not in req.replaced_caregivers
+        and not any(violations(req, c, day) for day in days)
+    ]
+    if not free:
+        await tx.emit(
+            subjects.SUBSTITUTE_UNAVAILABLE,
+            SubstituteUnavailable(
+                substitute_request_id=cmd.substitute_request_id,
+                household_id=cmd.household_id,
+                reason="no caregiver of the street is free on every day of the leave",
+            ),
+        )
+        return
+    best = min(free, key=lambda c: (score(req, c, WEIGHTS).total, c.caregiver_id))
+    await tx.conn.execute(
+        sa.insert(substitutes).values(
+            substitute_request_id=cmd.substitute_request_id,
+            household_id=cmd.household_id,
+            caregiver_id=best.caregiver_id,
+            replaces=cmd.caregiver_id,
+            first_day=cmd.first_day,
+            last_day=cmd.last_day,
+        )
+    )
+    await tx.emit(
+        subjects.SUBSTITUTE_ASSIGNED,
+        SubstituteAssigned(
+            substitute_request_id=cmd.substitute_request_id,
+            household_id=cmd.household_id,
+            caregiver_id=best.caregiver_id,
+            replaces=cmd.caregiver_id,
+            first_day=cmd.first_day,
+            last_day=cmd.last_day,
+            served_before=best.caregiver_id in req.past_caregivers,
+        ),
+    )

@@ -1,0 +1,228 @@
+"""Shortlist, confirmation/override, street batch, replacement and substitute, through
+dispatch's subscribers (in-memory broker, real SQLite)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from builders import CERTIFIED, caregiver, household
+from faststream.nats import TestNatsBroker
+
+from contracts import subjects as s
+from contracts.dispatch.v1 import (
+    AssignStreet,
+    ConfirmAssignment,
+    ReplaceCaregiver,
+    RequestCare,
+    RequestSubstitute,
+)
+from contracts.dispatch.values import GeoPoint
+from contracts.envelope import Envelope, Payload
+from services.dispatch import app as dispatch_app
+from services.dispatch.store import decisions
+from services.infra.clock import SimulatedClock
+from services.infra.runtime import Service
+from services.infra.settings import Settings
+
+DAY = date(2026, 11, 2)
+HOME = GeoPoint(lat=38.905, lon=121.59)
+
+
+def near(km_north: float) -> GeoPoint:
+    return GeoPoint(lat=round(38.905 + km_north / 111.0, 5), lon=121.59)
+
+
+@pytest.fixture
+async def dispatch(tmp_path: Path) -> AsyncIterator[Service]:
+    settings = Settings(nats_url="nats://127.0.0.1:1", var_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    clock = SimulatedClock(datetime(2026, 11, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
+    svc = dispatch_app.build(settings, clock)
+    await svc.migrate()
+    yield svc
+    await svc.engine.dispose()
+
+
+async def send(broker: Any, subject: str, payload: Payload) -> None:
+    await broker.publish(Envelope.wrap(payload, producer="test").model_dump(mode="json"), subject)
+
+
+async def events(svc: Service, subject: str | None = None) -> list[dict[str, Any]]:
+    outbox = svc.store.tables.outbox
+    rows = await svc.store.read(sa.select(outbox.c.subject, outbox.c.body).order_by(outbox.c.id))
+    return [json.loads(r.body)["payload"] for r in rows if subject in (None, r.subject)]
+
+
+async def street(broker: Any, *carers: tuple[str, float], homes: int = 1) -> None:
+    for cid, km in carers:
+        await send(
+            broker, s.REGISTER_CAREGIVER, caregiver(cid).model_copy(update={"home": near(km)})
+        )
+    for n in range(1, homes + 1):
+        await send(
+            broker, s.REGISTER_HOUSEHOLD, household(f"H{n}").model_copy(update={"location": HOME})
+        )
+
+
+async def test_shortlist_ranks_with_reasons_and_counts_the_blocked(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await street(broker, ("C1", 3.0), ("C2", 0.5))
+        await send(
+            broker,
+            s.REGISTER_CAREGIVER,
+            caregiver("C3").model_copy(update={"certificates": CERTIFIED[:2]}),
+        )  # no first-aid certificate
+        await send(
+            broker,
+            s.REQUEST_CARE,
+            RequestCare(request_id="R1", household_id="H1", start_date=DAY, mode="shortlist"),
+        )
+    proposed = (await events(dispatch, s.SHORTLIST_PROPOSED))[0]
+    assert [c["caregiver_id"] for c in proposed["candidates"]] == ["C2", "C1"]
+    assert proposed["blocked"] == {"certificate": 1}
+    distance = next(c for c in proposed["candidates"][0]["components"] if c["name"] == "distance")
+    assert "km" in distance["reason"] and "公里" in distance["reason_zh"]
+    assert await events(dispatch, s.CAREGIVER_ASSIGNED) == []
+
+
+async def test_override_needs_a_reason_and_is_audited(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await street(broker, ("C1", 3.0), ("C2", 0.5))
+        await send(
+            broker,
+            s.REQUEST_CARE,
+            RequestCare(request_id="R1", household_id="H1", start_date=DAY, mode="shortlist"),
+        )
+        await send(
+            broker,
+            s.CONFIRM_ASSIGNMENT,
+            ConfirmAssignment(request_id="R1", caregiver_id="C1", decided_by="manager"),
+        )
+        await send(
+            broker,
+            s.CONFIRM_ASSIGNMENT,
+            ConfirmAssignment(
+                request_id="R1",
+                caregiver_id="C1",
+                decided_by="manager",
+                override_reason="the elder knows her from the neighbourhood",
+            ),
+        )
+        await send(
+            broker,
+            s.CONFIRM_ASSIGNMENT,
+            ConfirmAssignment(request_id="R1", caregiver_id="C2", decided_by="manager"),
+        )
+    rejected = await events(dispatch, s.COMMAND_REJECTED)
+    assert [r["reason"] for r in rejected] == [
+        "choosing anyone but the top-ranked caregiver needs a reason",
+        "request is assigned, not open",
+    ]
+    assigned = await events(dispatch, s.CAREGIVER_ASSIGNED)
+    assert [(a["caregiver_id"], a["decided_by"]) for a in assigned] == [("C1", "manager")]
+    audit = await dispatch.store.read(sa.select(decisions.c.action, decisions.c.detail))
+    assert audit[0].action == "override" and audit[0].detail["rank"] == 2
+
+
+async def test_street_batch_serves_higher_categories_first(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await street(broker, ("C1", 0.5), ("C2", 1.0))
+        for hid, category in (("H1", "D"), ("H2", "A"), ("H3", "C")):
+            await send(
+                broker,
+                s.REGISTER_HOUSEHOLD,
+                household(hid, category=category).model_copy(update={"location": HOME}),
+            )
+            await send(
+                broker,
+                s.REQUEST_CARE,
+                RequestCare(request_id=f"R-{hid}", household_id=hid, start_date=DAY, mode="batch"),
+            )
+        await send(broker, s.ASSIGN_STREET, AssignStreet(street="中山公园街道", on_date=DAY))
+    assigned = {a["household_id"] for a in await events(dispatch, s.CAREGIVER_ASSIGNED)}
+    assert assigned == {"H2", "H3"}
+    unmet = await events(dispatch, s.CARE_REQUEST_UNMET)
+    assert [u["household_id"] for u in unmet] == ["H1"]
+    summary = (await events(dispatch, s.STREET_ASSIGNED))[0]
+    assert (summary["assigned"], summary["unmet"]) == (2, 1)
+
+
+async def test_replacement_never_returns_to_a_replaced_caregiver(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await street(broker, ("C1", 0.5), ("C2", 1.0))
+        await send(
+            broker, s.REQUEST_CARE, RequestCare(request_id="R1", household_id="H1", start_date=DAY)
+        )
+        for n in (2, 3):
+            await send(
+                broker,
+                s.REPLACE_CAREGIVER,
+                ReplaceCaregiver(
+                    household_id="H1",
+                    new_request_id=f"R{n}",
+                    reason="asked for someone else",
+                    start_date=DAY,
+                ),
+            )
+    assigned = [a["caregiver_id"] for a in await events(dispatch, s.CAREGIVER_ASSIGNED)]
+    assert assigned == ["C1", "C2"]
+    ended = [e["caregiver_id"] for e in await events(dispatch, s.ASSIGNMENT_ENDED)]
+    assert ended == ["C1", "C2"]
+    unmet = await events(dispatch, s.CARE_REQUEST_UNMET)
+    assert unmet[0]["request_id"] == "R3" and "replaced" in unmet[0]["reason"]
+
+
+async def test_substitute_prefers_who_served_before(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await street(broker, ("C1", 0.2), ("C2", 0.5), ("C3", 3.0))
+        await send(
+            broker,
+            s.REGISTER_CAREGIVER,
+            caregiver("C2", capacity=2).model_copy(update={"home": near(0.5)}),
+        )
+        await send(
+            broker, s.REQUEST_CARE, RequestCare(request_id="R1", household_id="H1", start_date=DAY)
+        )
+        first = RequestSubstitute(
+            substitute_request_id="S1",
+            household_id="H1",
+            caregiver_id="C1",
+            first_day=date(2026, 11, 5),
+            last_day=date(2026, 11, 6),
+        )
+        await send(broker, s.REQUEST_SUBSTITUTE, first)
+        # C2 is then away on the second leave's first day: C3 must cover, though farther
+        await send(
+            broker,
+            s.REQUEST_SUBSTITUTE,
+            RequestSubstitute(
+                substitute_request_id="S2",
+                household_id="H1",
+                caregiver_id="C2",
+                first_day=date(2026, 11, 20),
+                last_day=date(2026, 11, 20),
+            ),
+        )
+        await send(
+            broker,
+            s.REQUEST_SUBSTITUTE,
+            first.model_copy(
+                update={
+                    "substitute_request_id": "S3",
+                    "first_day": date(2026, 11, 25),
+                    "last_day": date(2026, 11, 26),
+                }
+            ),
+        )
+    subs = await events(dispatch, s.SUBSTITUTE_ASSIGNED)
+    assert [(x["caregiver_id"], x["served_before"]) for x in subs] == [
+        ("C2", False),
+        ("C3", False),
+        ("C2", True),
+    ]
