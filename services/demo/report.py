@@ -39,6 +39,7 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
     cats.add_row(*(str(bill["served_days_by_category"].get(c, 0)) for c in "ABCD"))
     console.print(cats)
 
+    _dispatch_stories(console, s)
     for unmet in s["unmet"]:
         console.print(f"unmet {unmet['household_id']}: {unmet['reason']}")
     for dead in s["dead_letters"]:
@@ -52,3 +53,50 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
         f"databases {s['output_dir']}/*.db, NATS data {s['output_dir']}/nats, "
         f"log {s['log_file']}"
     )
+
+
+def _dispatch_stories(console: Console, s: dict[str, Any]) -> None:
+    elig = s.get("eligibility") or {}
+    if elig:
+        console.print(
+            f"eligibility 资格评估: {elig['applications']} applications assessed "
+            f"{elig['assessed']}, {elig['approved']} approved by the district officer"
+        )
+    short = s.get("shortlist") or {}
+    if short:
+        table = Table(
+            title=f"shortlist for {short['household_id']} 候选养护员 "
+            f"(lower is better; confirmed {short['confirmed']})"
+        )
+        table.add_column("rank")
+        table.add_column("caregiver")
+        table.add_column("score", justify="right")
+        table.add_column("reasons 理由")
+        for c in short["candidates"]:
+            reasons = "; ".join(f"{p['reason_zh']} ({p['points']:+.2f})" for p in c["components"])
+            table.add_row(str(c["rank"]), c["caregiver_id"], f"{c['total']:.2f}", reasons)
+        console.print(table)
+        if short["blocked"]:
+            console.print(f"  ruled out by hard constraints: {short['blocked']}")
+    batch = s.get("batch") or {}
+    if batch:
+        console.print(
+            f"batch assignment 批量派遣 of {batch['street']}: {batch['assigned']} "
+            f"assigned, {batch['unmet']} unmet, total cost {batch['total_cost']} "
+            "(optimal; A before B before C before D)"
+        )
+    rep = s.get("replacement") or {}
+    if rep:
+        console.print(
+            f"replacement 更换养护员: {rep['household_id']} no longer served by "
+            f"{rep['replaced']}, now by {rep['new'] or 'nobody (unmet)'}"
+        )
+    sub = s.get("substitute") or {}
+    if sub:
+        who = sub.get("caregiver_id")
+        console.print(
+            f"substitute 替班: {sub['household_id']} {sub.get('first_day')}.."
+            f"{sub.get('last_day')}: {who or sub.get('reason')} covers for "
+            f"{sub.get('replaces', '?')}"
+            + (" (served this household before)" if sub.get("served_before") else "")
+        )

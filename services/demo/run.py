@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time as wallclock
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,14 +13,14 @@ from typing import Any
 
 from contracts import subjects
 from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
-from contracts.dispatch.v1 import RequestCare
-from contracts.envelope import Payload
+from contracts.dispatch.v1 import RegisterHousehold
 from contracts.scheduling.v1 import GenerateShifts
 from services.billing.model import month_bounds
 from services.client import BusClient
+from services.demo import stories
 from services.demo.phones import Phones
 from services.demo.seed import STREET, build_street
-from services.demo.watch import BusWatcher
+from services.demo.watch import BusWatcher, until
 from services.infra.clock import SimulatedClock
 from services.infra.nats_server import NatsServer
 from services.infra.settings import Settings
@@ -46,6 +46,11 @@ class DemoSummary:
     visits_missed: int = 0
     visits_rejected: int = 0
     billing: dict[str, Any] = field(default_factory=dict)
+    eligibility: dict[str, Any] = field(default_factory=dict)
+    shortlist: dict[str, Any] = field(default_factory=dict)
+    batch: dict[str, Any] = field(default_factory=dict)
+    replacement: dict[str, Any] = field(default_factory=dict)
+    substitute: dict[str, Any] = field(default_factory=dict)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -113,12 +118,13 @@ async def _enrol(
     households: int,
     caregivers: int,
     report: Progress,
-) -> None:
+) -> list[RegisterHousehold]:
     street = build_street(first, households, caregivers)
-    report("registering caregivers and households", 0, 1)
+    homes = street.households
+    report("registering caregivers and households", 0, 4)
     await client.send_many([(subjects.REGISTER_CAREGIVER, c) for c in street.caregivers])
-    await client.send_many([(subjects.REGISTER_HOUSEHOLD, h) for h in street.households])
-    summary.caregivers, summary.households = len(street.caregivers), len(street.households)
+    await client.send_many([(subjects.REGISTER_HOUSEHOLD, h) for h in homes])
+    summary.caregivers, summary.households = len(street.caregivers), len(homes)
     await watcher.wait_until(
         lambda: (
             watcher.by_type["dispatch.HouseholdRegistered"] >= households
@@ -126,35 +132,36 @@ async def _enrol(
         ),
         "the registry to be loaded",
     )
-    requests: list[tuple[str, Payload]] = [
-        (
-            subjects.REQUEST_CARE,
-            RequestCare(
-                request_id=f"R-{h.household_id}",
-                household_id=h.household_id,
-                start_date=max(h.enrolled_on, first),
-            ),
-        )
-        for h in street.households
-    ]
-    report("matching care requests", 0, 1)
-    await client.send_many(requests)
-    summary.care_requests = len(requests)
+    report("assessing applications", 1, 4)
+    summary.eligibility = await stories.assess_and_approve(
+        client, watcher, homes[: max(1, len(homes) // 10)], first
+    )
+    report("shortlist for one request", 2, 4)
+    summary.shortlist = await stories.shortlist_and_confirm(
+        client, watcher, homes[0], max(homes[0].enrolled_on, first)
+    )
+    report("batch assignment of the street", 3, 4)
+    summary.batch = await stories.batch_assign(client, watcher, homes[1:], first)
+    summary.care_requests = len(homes)
     await watcher.wait_until(
         lambda: (
             watcher.by_type["dispatch.CaregiverAssigned"]
             + watcher.by_type["dispatch.CareRequestUnmet"]
-            >= len(requests)
+            >= len(homes)
         ),
         "every care request to be answered",
     )
     summary.assignments = watcher.by_type["dispatch.CaregiverAssigned"]
     # Scheduling learns of assignments from the same events; let it catch up before day one.
-    await _until(
+    await until(
         lambda: client.caught_up("HC_DISPATCH", "scheduling_on_caregiver_assigned"),
         "scheduling to record every assignment",
     )
-    summary.unmet = watcher.payloads["dispatch.CareRequestUnmet"]
+    summary.unmet = list(watcher.payloads["dispatch.CareRequestUnmet"])  # at enrolment
+    return homes
+
+
+REPLACEMENT_DAY, SUBSTITUTE_DAY = 9, 14  # the 10th and the 15th of the month
 
 
 async def _month(
@@ -168,9 +175,27 @@ async def _month(
     report: Progress,
 ) -> None:
     days = (last - first).days + 1
+    serving = {
+        a["household_id"]: a["caregiver_id"] for a in watcher.payloads["dispatch.CaregiverAssigned"]
+    }
+    served = sorted(serving)
     for n in range(days):
         day = first + timedelta(days=n)
         report(f"simulating {day}", n, days)
+        if n == REPLACEMENT_DAY and len(served) > 1:
+            summary.replacement = await stories.replace_one(client, watcher, served[1], day)
+            await until(
+                lambda: client.caught_up("HC_DISPATCH", "scheduling_on_assignment_ended"),
+                "scheduling to end the replaced assignment",
+            )
+            await until(
+                lambda: client.caught_up("HC_DISPATCH", "scheduling_on_caregiver_assigned"),
+                "scheduling to record the new assignment",
+            )
+        if n == SUBSTITUTE_DAY and len(served) > 2:
+            summary.substitute = await stories.substitute_one(
+                client, watcher, served[2], serving[served[2]], day, 3
+            )
         await _simulate_day(client, watcher, phones, clock, summary, day)
     report("month simulated", days, days)
     summary.shifts = watcher.by_type["scheduling.ShiftScheduled"]
@@ -208,14 +233,6 @@ async def _simulate_day(
         lambda: sum(watcher.by_type[t] for t in answered) >= summary.visits_sent,
         f"the visits of {day}",
     )
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:
-    deadline = wallclock.monotonic() + timeout
-    while not await check():
-        if wallclock.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def _billing(

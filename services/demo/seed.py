@@ -92,7 +92,7 @@ def _near(rng: random.Random, station_index: int) -> GeoPoint:
 def _caregiver(rng: random.Random, i: int, total: int) -> RegisterCaregiver:
     station_index = i % len(STATIONS)
     station_id, _ = STATIONS[station_index]
-    # Half work part-time for two households (the seed's norm is one); two are inactive; one's
+    # Six in ten serve two households (the seed's norm is one); two are inactive; one's
     # first-aid certificate has expired (she cannot be assigned until she renews it).
     sex = "M" if rng.random() < 0.08 else "F"
     expiry = date(2027, rng.randint(1, 12), 1)
@@ -105,7 +105,7 @@ def _caregiver(rng: random.Random, i: int, total: int) -> RegisterCaregiver:
         station_id=station_id,
         street=STREET,
         sex=sex,
-        capacity=2 if i % 2 == 0 else 1,
+        capacity=2 if i % 2 == 0 or i % 10 == 1 else 1,
         active=i not in (total - 1, total - 2),
         home=_near(rng, station_index),
         dialects=frozenset({"大连话"} | ({"山东话"} if rng.random() < 0.3 else set())),

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client
@@ -35,7 +35,7 @@ class BusWatcher:
         if msg.subject.startswith("homecare.rpc."):
             return
         self.by_type[kind] += 1
-        if kind.endswith(("Unmet", "Generated", "Rejected", "DeadLettered")):
+        if not kind.startswith("scheduling.ShiftScheduled"):  # the phones keep those
             with contextlib.suppress(ValueError, KeyError):
                 self.payloads[kind].append(json.loads(msg.data)["payload"])
         async with self._changed:
@@ -52,3 +52,13 @@ class BusWatcher:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), 0.1)
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:
+    """Poll a condition held elsewhere (a consumer's state on the server, a service's answer)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -174,6 +174,12 @@ async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
     assert s["billing"]["visits"] == s["visits_completed"] == s["billing"]["served_days"]
     assert sum(s["billing"]["served_days_by_category"].values()) == s["billing"]["served_days"]
     assert [d["original_event_id"] for d in s["dead_letters"]] == ["demo-malformed-1"]
+    assert s["eligibility"]["applications"] == sum(s["eligibility"]["assessed"].values())
+    assert s["shortlist"]["confirmed"] == s["shortlist"]["candidates"][0]["caregiver_id"]
+    assert all(c["components"] for c in s["shortlist"]["candidates"])
+    assert s["batch"]["assigned"] + s["batch"]["unmet"] == 15  # all but the shortlisted one
+    assert s["replacement"]["replaced"] != s["replacement"]["new"]
+    assert s["substitute"].get("caregiver_id") != s["substitute"].get("replaces")
     assert all(h["status"] == "ok" for h in s["services"])
     saved = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert saved["billing"] == s["billing"]

@@ -1,0 +1,235 @@
+"""The demo's dispatch stories: eligibility assessment and approval, a shortlist confirmed by a
+station manager, the street's batch assignment, one replacement and one substitute."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from contracts import subjects
+from contracts.dispatch.application import Application
+from contracts.dispatch.eligibility_v1 import DecideApplication, SubmitApplication
+from contracts.dispatch.v1 import (
+    AssignStreet,
+    ConfirmAssignment,
+    RegisterHousehold,
+    ReplaceCaregiver,
+    RequestCare,
+    RequestSubstitute,
+)
+from contracts.envelope import Payload
+from services.client import BusClient
+from services.demo.seed import STREET
+from services.demo.watch import BusWatcher, until
+
+INCOME = {"A": "0.00", "B": "580.00", "C": "1500.00", "D": "6000.00"}
+
+
+def application_for(home: RegisterHousehold, received_on: date) -> Application:
+    """A plausible form for the household's circumstances (the assessment decides)."""
+    c = home.category or "D"
+    return Application.model_validate(
+        {
+            "household_id": home.household_id,
+            "received_on": received_on.isoformat(),
+            "hukou_local": True,
+            "resides_locally": True,
+            "on_dibao": c in ("A", "C"),
+            "monthly_income": INCOME[c],
+            "wants_service": True,
+            "elders": [
+                {
+                    "sex": e.sex,
+                    "birth_date": e.birth_date.isoformat(),
+                    "self_care": e.self_care,
+                    "can_work": False,
+                    "has_income": c in ("C", "D"),
+                    "has_legal_supporter": c != "A",
+                    "has_children": c != "A",
+                    "seriously_ill_certified": e.self_care == "unable" and c == "B",
+                    "unemployed": False,
+                }
+                for e in home.elders
+            ],
+        }
+    )
+
+
+async def assess_and_approve(
+    client: BusClient, watcher: BusWatcher, homes: list[RegisterHousehold], first: date
+) -> dict[str, Any]:
+    """Last month's round: the street submits, the district officer approves each one."""
+    received = (first - timedelta(days=25)).replace(day=5)
+    await client.send_many(
+        [
+            (
+                subjects.SUBMIT_APPLICATION,
+                SubmitApplication(
+                    application_id=f"AP-{h.household_id}", form=application_for(h, received)
+                ),
+            )
+            for h in homes
+        ]
+    )
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.ApplicationAssessed"] >= len(homes), "assessments"
+    )
+    await client.send_many(
+        [
+            (
+                subjects.DECIDE_APPLICATION,
+                DecideApplication(
+                    application_id=f"AP-{h.household_id}",
+                    approve=True,
+                    decided_by="district-officer",
+                ),
+            )
+            for h in homes
+        ]
+    )
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.CategoryApproved"] >= len(homes), "approvals"
+    )
+    by_category: dict[str, int] = {}
+    for a in watcher.payloads["dispatch.ApplicationAssessed"]:
+        key = a["category"] or "not eligible"
+        by_category[key] = by_category.get(key, 0) + 1
+    return {
+        "applications": len(homes),
+        "assessed": dict(sorted(by_category.items())),
+        "approved": watcher.by_type["dispatch.CategoryApproved"],
+        "example": watcher.payloads["dispatch.ApplicationAssessed"][0],
+    }
+
+
+async def shortlist_and_confirm(
+    client: BusClient, watcher: BusWatcher, home: RegisterHousehold, start: date
+) -> dict[str, Any]:
+    await client.send(
+        subjects.REQUEST_CARE,
+        RequestCare(
+            request_id=f"R-{home.household_id}",
+            household_id=home.household_id,
+            start_date=start,
+            mode="shortlist",
+            requested_by="manager-" + home.station_id,
+        ),
+    )
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.ShortlistProposed"] >= 1, "the shortlist"
+    )
+    proposed = watcher.payloads["dispatch.ShortlistProposed"][0]
+    top = proposed["candidates"][0]["caregiver_id"]
+    await client.send(
+        subjects.CONFIRM_ASSIGNMENT,
+        ConfirmAssignment(
+            request_id=proposed["request_id"],
+            caregiver_id=top,
+            decided_by="manager-" + home.station_id,
+        ),
+    )
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.CaregiverAssigned"] >= 1, "the confirmed assignment"
+    )
+    return {
+        "household_id": home.household_id,
+        "candidates": proposed["candidates"][:3],
+        "blocked": proposed["blocked"],
+        "confirmed": top,
+    }
+
+
+async def batch_assign(
+    client: BusClient, watcher: BusWatcher, homes: list[RegisterHousehold], first: date
+) -> dict[str, Any]:
+    requests: list[tuple[str, Payload]] = [
+        (
+            subjects.REQUEST_CARE,
+            RequestCare(
+                request_id=f"R-{h.household_id}",
+                household_id=h.household_id,
+                start_date=max(h.enrolled_on, first),
+                mode="batch",
+            ),
+        )
+        for h in homes
+    ]
+    await client.send_many(requests)
+    await until(
+        lambda: client.caught_up("HC_DISPATCH", "dispatch_request_care"),
+        "dispatch to queue the requests",
+    )
+    await client.send(
+        subjects.ASSIGN_STREET,
+        AssignStreet(street=STREET, on_date=first, requested_by="street-admin"),
+    )
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.StreetAssigned"] >= 1, "the street's batch assignment"
+    )
+    return dict(watcher.payloads["dispatch.StreetAssigned"][0])
+
+
+async def replace_one(
+    client: BusClient, watcher: BusWatcher, household_id: str, day: date
+) -> dict[str, Any]:
+    before = watcher.by_type["dispatch.AssignmentEnded"]
+    await client.send(
+        subjects.REPLACE_CAREGIVER,
+        ReplaceCaregiver(
+            household_id=household_id,
+            new_request_id=f"RR-{household_id}",
+            reason="老人希望换一位养护员 (the elder asked for someone else)",
+            start_date=day,
+        ),
+    )
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.AssignmentEnded"] > before, "the replacement"
+    )
+    await watcher.wait_until(
+        lambda: any(
+            a["request_id"] == f"RR-{household_id}"
+            for a in watcher.payloads["dispatch.CaregiverAssigned"]
+            + watcher.payloads["dispatch.CareRequestUnmet"]
+        ),
+        "the new match",
+    )
+    ended = watcher.payloads["dispatch.AssignmentEnded"][-1]
+    new = next(
+        (
+            a["caregiver_id"]
+            for a in watcher.payloads["dispatch.CaregiverAssigned"]
+            if a["request_id"] == f"RR-{household_id}"
+        ),
+        None,
+    )
+    return {"household_id": household_id, "replaced": ended["caregiver_id"], "new": new}
+
+
+async def substitute_one(
+    client: BusClient,
+    watcher: BusWatcher,
+    household_id: str,
+    caregiver_id: str,
+    first_day: date,
+    days: int,
+) -> dict[str, Any]:
+    await client.send(
+        subjects.REQUEST_SUBSTITUTE,
+        RequestSubstitute(
+            substitute_request_id=f"SUB-{household_id}",
+            household_id=household_id,
+            caregiver_id=caregiver_id,
+            first_day=first_day,
+            last_day=first_day + timedelta(days=days - 1),
+        ),
+    )
+    await watcher.wait_until(
+        lambda: (
+            watcher.by_type["dispatch.SubstituteAssigned"]
+            + watcher.by_type["dispatch.SubstituteUnavailable"]
+            >= 1
+        ),
+        "the substitute",
+    )
+    found = watcher.payloads["dispatch.SubstituteAssigned"]
+    return dict(found[0]) if found else dict(watcher.payloads["dispatch.SubstituteUnavailable"][0])
