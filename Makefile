@@ -36,6 +36,7 @@ unit: venv
 
 bench: venv
 	$(BIN)/python bench/bus.py
+	$(BIN)/python bench/matching.py
 
 contracts: venv
 	$(BIN)/homecare contracts export
