@@ -4,16 +4,20 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit bench contracts clean up
+.PHONY: venv demo test lint typecheck unit bench contracts clean up lock
 
 venv: $(STAMP)
 
-# Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml
+# Reinstall only when the project's dependencies change. constraints.txt pins every
+# transitive dependency too (regenerate with `make lock` after changing pyproject.toml).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet pip==26.3
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+lock: venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^homecare' > constraints.txt
 
 demo: venv
 	$(BIN)/homecare demo

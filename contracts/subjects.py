@@ -81,8 +81,11 @@ class StreamSpec:
     description: str
 
 
+DISPATCH_STREAM = "HC_DISPATCH"
+CARER_STREAM = "HC_CARER"
+
 STREAMS = (
-    StreamSpec("HC_DISPATCH", (f"{ROOT}.dispatch.>",), "dispatch commands and events"),
+    StreamSpec(DISPATCH_STREAM, (f"{ROOT}.dispatch.>",), "dispatch commands and events"),
     StreamSpec("HC_SCHEDULING", (f"{ROOT}.scheduling.>",), "scheduling commands and events"),
     StreamSpec("HC_BILLING", (f"{ROOT}.billing.>",), "billing events"),
     StreamSpec(

@@ -92,7 +92,7 @@ async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float
         )
         console.print(f"sent {len(good)} to dispatch; waiting for it to apply them ...")
         deadline = time.monotonic() + wait
-        while not await client.caught_up("HC_DISPATCH", consumer):
+        while not await client.caught_up(subjects.DISPATCH_STREAM, consumer):
             if time.monotonic() > deadline:
                 console.print(
                     "[yellow]dispatch has not applied them all yet; they are stored "

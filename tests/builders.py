@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
 from contracts.dispatch.values import Certificate
 from contracts.scheduling.v1 import CompleteVisit
+from services.demo.watch import BusWatcher
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STREET = "中山公园街道"
@@ -62,4 +63,17 @@ def visit(shift_id: str, cid: str, day: date) -> CompleteVisit:
         caregiver_id=cid,
         checked_in_at=checked_in,
         checked_out_at=checked_in + timedelta(minutes=90),
+    )
+
+
+async def until_registered(watcher: BusWatcher, caregivers: int, households: int) -> None:
+    """Both registrations applied: a request matched before its caregivers are known
+    would be answered from an incomplete registry."""
+    await watcher.wait_until(
+        lambda: (
+            watcher.by_type["dispatch.CaregiverRegistered"] >= caregivers
+            and watcher.by_type["dispatch.HouseholdRegistered"] >= households
+        ),
+        "the registry",
+        timeout=30,
     )

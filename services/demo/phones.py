@@ -31,7 +31,7 @@ class Phones:
         sub = await self._js.pull_subscribe(
             subjects.CARER_SHIFT_WILDCARD,
             durable="demo_phones",
-            stream="HC_CARER",
+            stream=subjects.CARER_STREAM,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL),
         )
         self._sub = sub

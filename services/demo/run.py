@@ -154,7 +154,7 @@ async def _enrol(
     summary.assignments = watcher.by_type["dispatch.CaregiverAssigned"]
     # Scheduling learns of assignments from the same events; let it catch up before day one.
     await until(
-        lambda: client.caught_up("HC_DISPATCH", "scheduling_on_caregiver_assigned"),
+        lambda: client.caught_up(subjects.DISPATCH_STREAM, "scheduling_on_caregiver_assigned"),
         "scheduling to record every assignment",
     )
     summary.unmet = list(watcher.payloads["dispatch.CareRequestUnmet"])  # at enrolment
@@ -184,14 +184,7 @@ async def _month(
         report(f"simulating {day}", n, days)
         if n == REPLACEMENT_DAY and len(served) > 1:
             summary.replacement = await stories.replace_one(client, watcher, served[1], day)
-            await until(
-                lambda: client.caught_up("HC_DISPATCH", "scheduling_on_assignment_ended"),
-                "scheduling to end the replaced assignment",
-            )
-            await until(
-                lambda: client.caught_up("HC_DISPATCH", "scheduling_on_caregiver_assigned"),
-                "scheduling to record the new assignment",
-            )
+            await _scheduling_caught_up(client)
         if n == SUBSTITUTE_DAY and len(served) > 2:
             summary.substitute = await stories.substitute_one(
                 client, watcher, served[2], serving[served[2]], day, 3
@@ -202,6 +195,16 @@ async def _month(
     summary.shift_messages_received = sum(len(v) for v in phones.received.values())
     summary.visits_completed = watcher.by_type["scheduling.VisitCompleted"]
     summary.visits_rejected = watcher.by_type["scheduling.VisitRejected"]
+
+
+async def _scheduling_caught_up(client: BusClient) -> None:
+    """Scheduling has applied every assignment change dispatch announced."""
+    for consumer in ("scheduling_on_assignment_ended", "scheduling_on_caregiver_assigned"):
+
+        async def applied(name: str = consumer) -> bool:
+            return await client.caught_up(subjects.DISPATCH_STREAM, name)
+
+        await until(applied, f"{consumer} to catch up")
 
 
 async def _simulate_day(

@@ -156,7 +156,7 @@ async def batch_assign(
     ]
     await client.send_many(requests)
     await until(
-        lambda: client.caught_up("HC_DISPATCH", "dispatch_request_care"),
+        lambda: client.caught_up(subjects.DISPATCH_STREAM, "dispatch_request_care"),
         "dispatch to queue the requests",
     )
     await client.send(

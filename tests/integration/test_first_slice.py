@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from builders import caregiver, household, request, visit
+from builders import caregiver, household, request, until_registered, visit
 from conftest import eventually
 from nats.js.api import DeliverPolicy
 
@@ -34,9 +34,7 @@ async def test_request_to_served_day(system: System, client: BusClient) -> None:
             (subjects.REGISTER_HOUSEHOLD, household("H2", category="A")),
         ]
     )
-    await watcher.wait_until(
-        lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 2, "registry", timeout=20
-    )
+    await until_registered(watcher, caregivers=2, households=2)
     await client.send(subjects.REQUEST_CARE, request("H1"))
     await watcher.wait_until(
         lambda: watcher.by_type["dispatch.CaregiverAssigned"] == 1, "assignment", timeout=20
@@ -97,7 +95,7 @@ async def test_second_check_in_for_same_shift_is_rejected(
             (subjects.REGISTER_HOUSEHOLD, household("H1")),
         ]
     )
-    await watcher.wait_until(lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 1, "reg")
+    await until_registered(watcher, caregivers=1, households=1)
     await client.send(subjects.REQUEST_CARE, request("H1"))
     await watcher.wait_until(lambda: watcher.by_type["dispatch.CaregiverAssigned"] == 1, "assign")
     await client.send(subjects.GENERATE_SHIFTS, GenerateShifts(date=DAY))
@@ -125,7 +123,7 @@ async def test_concurrent_requests_never_exceed_capacity(system: System, client:
         ]
         + [(subjects.REGISTER_HOUSEHOLD, household(f"H{i}")) for i in range(12)]
     )
-    await watcher.wait_until(lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 12, "reg")
+    await until_registered(watcher, caregivers=2, households=12)
     await client.send_many([(subjects.REQUEST_CARE, request(f"H{i}")) for i in range(12)])
     await watcher.wait_until(
         lambda: (

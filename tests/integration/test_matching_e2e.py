@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from builders import caregiver, household
+from builders import caregiver, household, until_registered
 from nats.js.api import DeliverPolicy
 
 from contracts import subjects
@@ -37,8 +37,7 @@ async def test_request_shortlist_confirm_assignment(system: System, client: BusC
             (subjects.REGISTER_HOUSEHOLD, household("H1").model_copy(update={"location": home})),
         ]
     )
-    await watcher.wait_until(lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 1, "reg")
-    await watcher.wait_until(lambda: watcher.by_type["dispatch.CaregiverRegistered"] == 2, "reg")
+    await until_registered(watcher, caregivers=2, households=1)
     proposals = await client.js.subscribe(
         subjects.SHORTLIST_PROPOSED, deliver_policy=DeliverPolicy.ALL
     )

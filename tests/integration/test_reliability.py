@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from builders import SHANGHAI, caregiver, household, request, visit
+from builders import SHANGHAI, caregiver, household, request, until_registered, visit
 from conftest import eventually
 
 from contracts import subjects
@@ -75,9 +75,7 @@ async def test_redelivered_event_has_one_effect(
                 (subjects.REGISTER_HOUSEHOLD, household("H1")),
             ]
         )
-        await watcher.wait_until(
-            lambda: watcher.by_type["dispatch.HouseholdRegistered"] == 1, "registry"
-        )
+        await until_registered(watcher, caregivers=1, households=1)
         await client.send(subjects.REQUEST_CARE, request("H1"))
         await client.send(subjects.GENERATE_SHIFTS, GenerateShifts(date=DAY))
         await watcher.wait_until(

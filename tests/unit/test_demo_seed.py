@@ -48,6 +48,9 @@ def test_a_few_inactive_and_part_time_caregivers() -> None:
     assert sum(not c.active for c in caregivers) == 2
     assert Counter(c.capacity for c in caregivers) == {1: 32, 2: 48}
     # enough places for every household, so the demo's replacement can find someone
-    usable = [c for c in caregivers if c.active and all(
-        cert.expires_on >= MONTH for cert in c.certificates)]
+    usable = [
+        c
+        for c in caregivers
+        if c.active and all(cert.expires_on >= MONTH for cert in c.certificates)
+    ]
     assert sum(c.capacity for c in usable) > len(build_street(MONTH).households)
