@@ -37,7 +37,7 @@ class HouseholdNotRegistered(LookupError):
 async def request_care(tx: Tx, cmd: RequestCare) -> None:
     if await _request(tx, cmd.request_id):
         return  # the same request sent again under a new event id: answered already
-    household = await _household(tx, cmd.household_id)
+    household = await household_row(tx, cmd.household_id)
     if household is None:
         # Registration and request travel on different subjects, so the request may simply
         # be early: retried with back-off, dead-lettered with this reason if it stays unknown.
@@ -94,7 +94,7 @@ async def confirm_assignment(tx: Tx, cmd: ConfirmAssignment) -> None:
     if request is None or request.status != "open":
         state = request.status if request else "unknown"
         return await reject(tx, cmd, cmd.request_id, f"request is {state}, not open")
-    household = await _household(tx, request.household_id)
+    household = await household_row(tx, request.household_id)
     await tx.lock(street_lock(household.street))
     proposed = (
         await tx.conn.scalar(
@@ -268,7 +268,7 @@ async def _request(tx: Tx, request_id: str) -> Any:
     ).first()
 
 
-async def _household(tx: Tx, household_id: str) -> Any:
+async def household_row(tx: Tx, household_id: str) -> Any:
     return (
         await tx.conn.execute(
             sa.select(households).where(households.c.household_id == household_id)

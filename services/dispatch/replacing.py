@@ -16,11 +16,11 @@ from contracts.dispatch.v1 import (
     SubstituteAssigned,
     SubstituteUnavailable,
 )
-from services.dispatch.assigning import WEIGHTS, request_care, street_lock
+from services.dispatch.assigning import WEIGHTS, household_row, request_care, street_lock
 from services.dispatch.audit import record_decision, reject
 from services.dispatch.facts import caregiver_facts, request_facts
 from services.dispatch.matching import score, violations
-from services.dispatch.store import assignments, households, leaves, substitutes
+from services.dispatch.store import assignments, leaves, substitutes
 from services.infra.bus.store import Tx
 from services.infra.upsert import insert_ignore
 
@@ -37,11 +37,7 @@ async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
     ).first()
     if current is None:
         return await reject(tx, cmd, cmd.household_id, "household has no active caregiver")
-    household = (
-        await tx.conn.execute(
-            sa.select(households).where(households.c.household_id == cmd.household_id)
-        )
-    ).one()
+    household = await household_row(tx, cmd.household_id)
     await tx.lock(street_lock(household.street))
     await tx.conn.execute(
         sa.update(assignments)
@@ -88,11 +84,7 @@ async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
         )
     ):
         return  # answered already
-    household = (
-        await tx.conn.execute(
-            sa.select(households).where(households.c.household_id == cmd.household_id)
-        )
-    ).first()
+    household = await household_row(tx, cmd.household_id)
     if household is None:
         return await reject(tx, cmd, cmd.substitute_request_id, "unknown household")
     await tx.lock(street_lock(household.street))
