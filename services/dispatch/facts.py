@@ -16,17 +16,23 @@ async def caregiver_facts(
     conn: AsyncConnection, street: str, first: date, last: date
 ) -> list[CaregiverFacts]:
     """The street's caregivers, with their load and their leave between ``first`` and ``last``
-    (a substitute covering any of those days counts as load too)."""
+    (a substitute covering any of those days counts as load too). Every query is limited to
+    the street's caregivers: a request's cost must not grow with the city."""
+    of_street = sa.select(caregivers.c.caregiver_id).where(caregivers.c.street == street)
     active = await conn.execute(
         sa.select(assignments.c.caregiver_id, sa.func.count())
-        .where(assignments.c.active)
+        .where(assignments.c.active, assignments.c.caregiver_id.in_(of_street))
         .group_by(assignments.c.caregiver_id)
     )
     load: dict[str, int] = {caregiver_id: n for caregiver_id, n in active}
     covering = (
         await conn.execute(
             sa.select(substitutes.c.caregiver_id, sa.func.count())
-            .where(substitutes.c.first_day <= last, substitutes.c.last_day >= first)
+            .where(
+                substitutes.c.first_day <= last,
+                substitutes.c.last_day >= first,
+                substitutes.c.caregiver_id.in_(of_street),
+            )
             .group_by(substitutes.c.caregiver_id)
         )
     ).all()
@@ -34,7 +40,11 @@ async def caregiver_facts(
         load[caregiver_id] = load.get(caregiver_id, 0) + n
     away: dict[str, set[date]] = {}
     for row in await conn.execute(
-        sa.select(leaves).where(leaves.c.first_day <= last, leaves.c.last_day >= first)
+        sa.select(leaves).where(
+            leaves.c.first_day <= last,
+            leaves.c.last_day >= first,
+            leaves.c.caregiver_id.in_(of_street),
+        )
     ):
         away.setdefault(row.caregiver_id, set()).update(_days(row.first_day, row.last_day))
     rows = await conn.execute(

@@ -15,7 +15,7 @@ caregivers = sa.Table(
     sa.Column("caregiver_id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("station_id", sa.String(40), nullable=False),
-    sa.Column("street", sa.String(80), nullable=False),
+    sa.Column("street", sa.String(80), nullable=False, index=True),
     sa.Column("sex", sa.String(1), nullable=False),
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
@@ -29,7 +29,7 @@ households = sa.Table(
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("address", sa.String(200), nullable=False),
     sa.Column("station_id", sa.String(40), nullable=False),
-    sa.Column("street", sa.String(80), nullable=False),
+    sa.Column("street", sa.String(80), nullable=False, index=True),
     sa.Column("category", sa.String(1), nullable=True),
     sa.Column("enrolled_on", sa.Date, nullable=False),
     sa.Column("visit_start", sa.Time, nullable=False),
@@ -43,7 +43,7 @@ care_requests = sa.Table(
     sa.Column("request_id", sa.String(40), primary_key=True),
     sa.Column("household_id", sa.String(40), nullable=False),
     sa.Column("start_date", sa.Date, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # open | assigned | unmet
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # open | assigned | unmet
     sa.Column("mode", sa.String(16), nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),

@@ -21,6 +21,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("override_reason", sa.Text, nullable=True))
     with op.batch_alter_table("care_requests") as batch:
         batch.add_column(sa.Column("mode", sa.String(16), nullable=True))
+    # matching reads a street's caregivers and open requests on every request
+    op.create_index("ix_caregivers_street", "caregivers", ["street"])
+    op.create_index("ix_households_street", "households", ["street"])
+    op.create_index("ix_care_requests_status", "care_requests", ["status"])
     op.create_table(
         "decisions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -79,6 +83,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("notices", "applications", "substitutes", "leaves", "shortlists", "decisions"):
         op.drop_table(table)
+    op.drop_index("ix_care_requests_status", "care_requests")
+    op.drop_index("ix_households_street", "households")
+    op.drop_index("ix_caregivers_street", "caregivers")
     with op.batch_alter_table("care_requests") as batch:
         batch.drop_column("mode")
     with op.batch_alter_table("assignments") as batch:
