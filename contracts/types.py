@@ -6,7 +6,7 @@ import re
 from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, PlainSerializer
 
 # Ids appear as subject tokens (homecare.carer.<id>...), so no dots, spaces or wildcards.
 Id = Annotated[
@@ -48,3 +48,15 @@ CERTIFICATE_MODULES: tuple[CertificateModule, ...] = ("daily_care", "common_illn
 
 # Skills a household needs and a caregiver has, e.g. bedridden_care, dementia_care.
 Skill = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+def _sorted(values: frozenset[str]) -> list[str]:
+    return sorted(values)
+
+
+# A set written as a sorted list: the same set gives the same JSON in every process (Python's
+# set order depends on the hash seed), so registrations compare and hash reliably.
+SortedSet = PlainSerializer(_sorted, return_type=list[str])
+Tags = Annotated[frozenset[str], SortedSet]
+Skills = Annotated[frozenset[Skill], SortedSet]
+Ids = Annotated[frozenset[Id], SortedSet]

@@ -87,7 +87,6 @@ async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float
     ) as client:
         await client.send_many(
             [(subject, row.payload) for row in good],
-            event_ids=[row.event_id for row in good],
             timeout=30,
         )
         console.print(f"sent {len(good)} to dispatch; waiting for it to apply them ...")

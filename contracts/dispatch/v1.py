@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from contracts.dispatch.values import (
     Candidate,
@@ -17,7 +17,7 @@ from contracts.dispatch.values import (
     Preferences,
 )
 from contracts.envelope import Payload
-from contracts.types import Category, Id, Ref, Sex, Skill, VisitWindow
+from contracts.types import Category, Id, Ids, Ref, Sex, Skills, Tags, VisitWindow
 
 
 class RegisterCaregiver(Payload):
@@ -32,18 +32,26 @@ class RegisterCaregiver(Payload):
     capacity: int = Field(default=1, ge=1, le=8, description="Households served at once.")
     active: bool = True
     home: GeoPoint | None = None
-    dialects: frozenset[str] = Field(default=frozenset(), examples=[["大连话", "山东话"]])
-    skills: frozenset[Skill] = Field(default=frozenset(), examples=[["bedridden_care"]])
+    dialects: Tags = Field(default=frozenset(), examples=[["大连话", "山东话"]])
+    skills: Skills = Field(default=frozenset(), examples=[["bedridden_care"]])
     certificates: tuple[Certificate, ...] = Field(
         default=(),
         description="Hospital training modules (daily_care, common_illness, first_aid) and "
         "their expiry dates; all three valid are needed to be assigned.",
     )
-    child_of: frozenset[Id] = Field(
+    child_of: Ids = Field(
         default=frozenset(),
         description="Households in which this caregiver is an elder's own child.",
     )
     appraisal_score: float | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("certificates")
+    @classmethod
+    def _one_per_module(cls, value: tuple[Certificate, ...]) -> tuple[Certificate, ...]:
+        modules = [c.module for c in value]
+        if len(set(modules)) != len(modules):
+            raise ValueError("at most one certificate per training module")
+        return value
 
 
 class RegisterHousehold(Payload):
@@ -60,9 +68,9 @@ class RegisterHousehold(Payload):
     visit_window: VisitWindow = Field(examples=[["09:00:00", "11:00:00"]])
     location: GeoPoint | None = None
     elders: tuple[Elder, ...] = ()
-    needs: frozenset[Skill] = Field(default=frozenset(), examples=[["dementia_care"]])
+    needs: Skills = Field(default=frozenset(), examples=[["dementia_care"]])
     preferences: Preferences = Preferences()
-    replaced_caregivers: frozenset[Id] = Field(
+    replaced_caregivers: Ids = Field(
         default=frozenset(), description="Caregivers the household asked to replace: never again."
     )
     family_doctor: FamilyDoctor | None = None

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.types import CertificateModule, Id, SelfCare, Sex
+from contracts.types import CertificateModule, Id, SelfCare, Sex, Tags
 
 
 class Value(BaseModel):
@@ -28,7 +28,7 @@ class Elder(Value):
 class Preferences(Value):
     caregiver_sex: Sex | None = Field(default=None, description="Preferred caregiver sex.")
     sex_strict: bool = Field(default=False, description="True: a hard constraint.")
-    dialects: frozenset[str] = Field(default=frozenset(), examples=[["大连话"]])
+    dialects: Tags = Field(default=frozenset(), examples=[["大连话"]])
 
 
 class FamilyDoctor(Value):

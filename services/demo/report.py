@@ -86,10 +86,15 @@ def _dispatch_stories(console: Console, s: dict[str, Any]) -> None:
             "(optimal; A before B before C before D)"
         )
     rep = s.get("replacement") or {}
-    if rep:
+    if rep and rep.get("new"):
         console.print(
             f"replacement 更换养护员: {rep['household_id']} no longer served by "
-            f"{rep['replaced']}, now by {rep['new'] or 'nobody (unmet)'}"
+            f"{rep['replaced']}, now by {rep['new']}"
+        )
+    elif rep:
+        console.print(
+            f"replacement 更换养护员: {rep['household_id']} asked; nobody else fits, the "
+            f"caregiver stays ({rep.get('reason')})"
         )
     sub = s.get("substitute") or {}
     if sub:

@@ -183,7 +183,9 @@ async def _month(
         day = first + timedelta(days=n)
         report(f"simulating {day}", n, days)
         if n == REPLACEMENT_DAY and len(served) > 1:
-            summary.replacement = await stories.replace_one(client, watcher, served[1], day)
+            summary.replacement = await stories.replace_one(
+                client, watcher, served[1], serving[served[1]], day
+            )
             await _scheduling_caught_up(client)
         if n == SUBSTITUTE_DAY and len(served) > 2:
             summary.substitute = await stories.substitute_one(

@@ -142,6 +142,8 @@ async def shortlist_and_confirm(
 async def batch_assign(
     client: BusClient, watcher: BusWatcher, homes: list[RegisterHousehold], first: date
 ) -> dict[str, Any]:
+    """Households enrolled by the 1st go into the street's batch; those joining later in the
+    month are requested one by one, each from its own first day."""
     requests: list[tuple[str, Payload]] = [
         (
             subjects.REQUEST_CARE,
@@ -149,7 +151,7 @@ async def batch_assign(
                 request_id=f"R-{h.household_id}",
                 household_id=h.household_id,
                 start_date=max(h.enrolled_on, first),
-                mode="batch",
+                mode="batch" if h.enrolled_on <= first else "auto",
             ),
         )
         for h in homes
@@ -170,39 +172,38 @@ async def batch_assign(
 
 
 async def replace_one(
-    client: BusClient, watcher: BusWatcher, household_id: str, day: date
+    client: BusClient, watcher: BusWatcher, household_id: str, caregiver_id: str, day: date
 ) -> dict[str, Any]:
-    before = watcher.by_type["dispatch.AssignmentEnded"]
+    """The elder asks for someone else. If nobody else fits, the current caregiver stays and
+    the new request is reported unmet with the reason."""
+    request_id = f"RR-{household_id}"
     await client.send(
         subjects.REPLACE_CAREGIVER,
         ReplaceCaregiver(
             household_id=household_id,
-            new_request_id=f"RR-{household_id}",
+            new_request_id=request_id,
             reason="老人希望换一位养护员 (the elder asked for someone else)",
             start_date=day,
         ),
     )
-    await watcher.wait_until(
-        lambda: watcher.by_type["dispatch.AssignmentEnded"] > before, "the replacement"
-    )
-    await watcher.wait_until(
-        lambda: any(
-            a["request_id"] == f"RR-{household_id}"
-            for a in watcher.payloads["dispatch.CaregiverAssigned"]
-            + watcher.payloads["dispatch.CareRequestUnmet"]
-        ),
-        "the new match",
-    )
-    ended = watcher.payloads["dispatch.AssignmentEnded"][-1]
-    new = next(
-        (
-            a["caregiver_id"]
-            for a in watcher.payloads["dispatch.CaregiverAssigned"]
-            if a["request_id"] == f"RR-{household_id}"
-        ),
-        None,
-    )
-    return {"household_id": household_id, "replaced": ended["caregiver_id"], "new": new}
+
+    def answers(kind: str) -> list[dict[str, Any]]:
+        return [
+            a
+            for a in watcher.payloads[kind]
+            if a.get("request_id") == request_id or a.get("subject_id") == household_id
+        ]
+
+    kinds = ("dispatch.CaregiverAssigned", "dispatch.CareRequestUnmet", "dispatch.CommandRejected")
+    await watcher.wait_until(lambda: any(answers(k) for k in kinds), "the replacement's answer")
+    assigned = answers("dispatch.CaregiverAssigned")
+    refused = answers("dispatch.CareRequestUnmet") + answers("dispatch.CommandRejected")
+    return {
+        "household_id": household_id,
+        "replaced": caregiver_id if assigned else None,
+        "new": assigned[0]["caregiver_id"] if assigned else None,
+        "reason": refused[0]["reason"] if refused else None,
+    }
 
 
 async def substitute_one(

@@ -34,6 +34,8 @@ NOTICE_DAYS = 3  # 张榜公布3天: posted on day 1, confirmed when day 3 ends 
 # An undecided application may be sent again (a corrected form), and so may one an objection
 # sent back to investigation; decided ones may not.
 RESUBMITTABLE = ("assessed", "investigation")
+# Each step reads an application's state, then writes it: one step at a time.
+APPLICATIONS_LOCK = "dispatch.applications"
 
 
 async def submit_application(tx: Tx, cmd: SubmitApplication) -> None:
@@ -41,11 +43,16 @@ async def submit_application(tx: Tx, cmd: SubmitApplication) -> None:
         result = assess(cmd.form, DEFAULT_POLICY_BOOK)
     except PolicyError as exc:  # received before any policy was in force: never assessable
         raise PoisonMessage(f"form.received_on: {exc}") from exc
+    await tx.lock(APPLICATIONS_LOCK)
+    resubmitted = applications.c.application_id == cmd.application_id
+    # an objected notice goes with the application it belonged to: a new notice may follow
     await tx.conn.execute(
-        sa.delete(applications).where(
-            applications.c.application_id == cmd.application_id,
-            applications.c.status.in_(RESUBMITTABLE),
+        sa.delete(notices).where(
+            notices.c.application_id == cmd.application_id, notices.c.status == "objected"
         )
+    )
+    await tx.conn.execute(
+        sa.delete(applications).where(resubmitted, applications.c.status.in_(RESUBMITTABLE))
     )
     if await _application(tx, cmd.application_id):
         return await reject(tx, cmd, cmd.application_id, "application already decided")
@@ -77,13 +84,23 @@ async def submit_application(tx: Tx, cmd: SubmitApplication) -> None:
 
 
 async def decide_application(tx: Tx, cmd: DecideApplication) -> None:
+    await tx.lock(APPLICATIONS_LOCK)
     app = await _application(tx, cmd.application_id)
     if app is None or app.status != "assessed":
         state = app.status if app else "unknown"
         return await reject(tx, cmd, cmd.application_id, f"application is {state}")
     if not cmd.approve and not cmd.reason:
         return await reject(tx, cmd, cmd.application_id, "a refusal needs a reason")
-    needs_notice = cmd.approve and "B2" in app.rules and app.child_caregiver_id is not None
+    if cmd.approve and app.category is None:
+        return await reject(tx, cmd, cmd.application_id, "the household is not eligible")
+    if cmd.approve and app.child_caregiver_id and "B2" not in app.rules:
+        return await reject(
+            tx,
+            cmd,
+            cmd.application_id,
+            "an elder's own child may be the caregiver only in the B2 case",
+        )
+    needs_notice = cmd.approve and app.child_caregiver_id is not None
     outcome = "refused" if not cmd.approve else "notice" if needs_notice else "approved"
     await _set_status(tx, app.application_id, outcome, cmd.decided_by, cmd.reason)
     await record_decision(
@@ -124,6 +141,7 @@ async def decide_application(tx: Tx, cmd: DecideApplication) -> None:
 
 
 async def object_to_notice(tx: Tx, cmd: ObjectToNotice) -> None:
+    await tx.lock(APPLICATIONS_LOCK)
     notice = (
         await tx.conn.execute(
             sa.select(notices).where(notices.c.application_id == cmd.application_id)
@@ -151,11 +169,14 @@ async def object_to_notice(tx: Tx, cmd: ObjectToNotice) -> None:
 
 
 async def close_notices(tx: Tx, cmd: CloseNotices) -> None:
-    """Confirm each posted notice whose last day ended before ``cmd.on``."""
+    """Confirm each posted notice whose last day ended before ``cmd.on``. A date ahead of
+    the service's clock counts as today: a notice cannot be closed before its days pass."""
+    await tx.lock(APPLICATIONS_LOCK)
+    today = min(cmd.on, tx.clock.today())
     due = (
         await tx.conn.execute(
             sa.select(notices.c.application_id).where(
-                notices.c.status == "posted", notices.c.ends_on < cmd.on
+                notices.c.status == "posted", notices.c.ends_on < today
             )
         )
     ).all()

@@ -4,7 +4,7 @@ or override (audited), and the optimal assignment of a street's open requests.""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +35,14 @@ class HouseholdNotRegistered(LookupError):
 
 
 async def request_care(tx: Tx, cmd: RequestCare) -> None:
-    if await _request(tx, cmd.request_id):
+    if earlier := await care_request(tx, cmd.request_id):
+        if earlier.household_id != cmd.household_id:  # the same id reused for another home
+            await reject(
+                tx,
+                cmd,
+                cmd.request_id,
+                f"request id already used for household {earlier.household_id}",
+            )
         return  # the same request sent again under a new event id: answered already
     household = await household_row(tx, cmd.household_id)
     if household is None:
@@ -43,27 +50,24 @@ async def request_care(tx: Tx, cmd: RequestCare) -> None:
         # be early: retried with back-off, dead-lettered with this reason if it stays unknown.
         raise HouseholdNotRegistered(f"unknown household {cmd.household_id}")
     await tx.lock(street_lock(household.street))  # loads are read, then written
-    await tx.conn.execute(
-        sa.insert(care_requests).values(
-            request_id=cmd.request_id,
-            household_id=cmd.household_id,
-            start_date=cmd.start_date,
-            status="open",
-            mode=cmd.mode,
-            received_at=tx.clock.now(),
-        )
-    )
-    if await _active_assignment(tx, cmd.household_id):
-        return await _unmet(
+    await open_request(tx, cmd.request_id, cmd.household_id, cmd.start_date, cmd.mode)
+    if await active_assignment(tx, cmd.household_id):
+        return await unmet(
             tx, cmd.request_id, cmd.household_id, "household already has an active caregiver"
+        )
+    if await _other_open_request(tx, cmd.household_id, cmd.request_id):
+        return await unmet(
+            tx, cmd.request_id, cmd.household_id, "household already has an open request"
         )
     if cmd.mode == "batch":
         return  # waits for the street's AssignStreet
     req = await request_facts(tx.conn, cmd.request_id, household, cmd.start_date)
-    pool = await caregiver_facts(tx.conn, household.street, cmd.start_date, cmd.start_date)
+    pool = await caregiver_facts(
+        tx.conn, household.street, cmd.start_date, for_good(cmd.start_date)
+    )
     ranked = shortlist(req, pool, WEIGHTS, cmd.start_date, k=SHORTLIST_SIZE)
     if not ranked.ranked:
-        return await _unmet(tx, cmd.request_id, cmd.household_id, ranked.summary)
+        return await unmet(tx, cmd.request_id, cmd.household_id, ranked.summary)
     if cmd.mode == "auto":
         best_id, _ = ranked.ranked[0]
         return await assign(tx, cmd.request_id, household, best_id, cmd.start_date, "auto")
@@ -90,12 +94,14 @@ async def request_care(tx: Tx, cmd: RequestCare) -> None:
 
 
 async def confirm_assignment(tx: Tx, cmd: ConfirmAssignment) -> None:
-    request = await _request(tx, cmd.request_id)
+    request = await care_request(tx, cmd.request_id)
     if request is None or request.status != "open":
         state = request.status if request else "unknown"
         return await reject(tx, cmd, cmd.request_id, f"request is {state}, not open")
     household = await household_row(tx, request.household_id)
     await tx.lock(street_lock(household.street))
+    if await active_assignment(tx, request.household_id):
+        return await reject(tx, cmd, cmd.request_id, "household already has an active caregiver")
     proposed = (
         await tx.conn.scalar(
             sa.select(shortlists.c.candidates).where(shortlists.c.request_id == cmd.request_id)
@@ -143,7 +149,12 @@ async def assign_street(tx: Tx, cmd: AssignStreet) -> None:
         await tx.conn.execute(
             sa.select(care_requests.c.request_id, care_requests.c.start_date, households)
             .join(households, households.c.household_id == care_requests.c.household_id)
-            .where(care_requests.c.status == "open", households.c.street == cmd.street)
+            .where(
+                care_requests.c.status == "open",
+                care_requests.c.mode == "batch",  # shortlists wait for their station manager
+                care_requests.c.start_date <= cmd.on_date,  # later ones: a later batch
+                households.c.street == cmd.street,
+            )
             .order_by(care_requests.c.request_id)
         )
     ).all()
@@ -151,17 +162,17 @@ async def assign_street(tx: Tx, cmd: AssignStreet) -> None:
     requests = [
         replace(
             await request_facts(tx.conn, r.request_id, r, cmd.on_date),
-            start_date=max(r.start_date, cmd.on_date),
+            start_date=cmd.on_date,
         )
         for r in open_rows
     ]
-    pool = await caregiver_facts(tx.conn, cmd.street, cmd.on_date, cmd.on_date)
+    pool = await caregiver_facts(tx.conn, cmd.street, cmd.on_date, for_good(cmd.on_date))
     result = assign_batch(requests, pool, WEIGHTS, cmd.on_date)
     for request_id, caregiver_id, _cost in result.assignments:
         row = by_request[request_id]
-        await assign(tx, request_id, row, caregiver_id, max(row.start_date, cmd.on_date), "batch")
+        await assign(tx, request_id, row, caregiver_id, cmd.on_date, "batch")
     for request_id, reason in result.unmet:
-        await _unmet(tx, request_id, by_request[request_id].household_id, reason)
+        await unmet(tx, request_id, by_request[request_id].household_id, reason)
     await record_decision(
         tx,
         cmd.requested_by,
@@ -230,6 +241,11 @@ async def assign(
     )
 
 
+def for_good(start: date) -> date:
+    """An assignment lasts: substitute duties and leave from its start on count against it."""
+    return start + timedelta(days=366)
+
+
 def street_lock(street: str) -> str:
     return f"dispatch.street:{street}"
 
@@ -248,7 +264,20 @@ def _candidate(rank: int, caregiver_id: str, score: Score) -> Candidate:
     )
 
 
-async def _unmet(tx: Tx, request_id: str, household_id: str, reason: str) -> None:
+async def open_request(tx: Tx, request_id: str, household_id: str, start: date, mode: str) -> None:
+    await tx.conn.execute(
+        sa.insert(care_requests).values(
+            request_id=request_id,
+            household_id=household_id,
+            start_date=start,
+            status="open",
+            mode=mode,
+            received_at=tx.clock.now(),
+        )
+    )
+
+
+async def unmet(tx: Tx, request_id: str, household_id: str, reason: str) -> None:
     await tx.conn.execute(
         sa.update(care_requests)
         .where(care_requests.c.request_id == request_id)
@@ -260,7 +289,7 @@ async def _unmet(tx: Tx, request_id: str, household_id: str, reason: str) -> Non
     )
 
 
-async def _request(tx: Tx, request_id: str) -> Any:
+async def care_request(tx: Tx, request_id: str) -> Any:
     return (
         await tx.conn.execute(
             sa.select(care_requests).where(care_requests.c.request_id == request_id)
@@ -276,7 +305,19 @@ async def household_row(tx: Tx, household_id: str) -> Any:
     ).first()
 
 
-async def _active_assignment(tx: Tx, household_id: str) -> Any:
+async def _other_open_request(tx: Tx, household_id: str, request_id: str) -> Any:
+    return (
+        await tx.conn.execute(
+            sa.select(care_requests.c.request_id).where(
+                care_requests.c.household_id == household_id,
+                care_requests.c.status == "open",
+                care_requests.c.request_id != request_id,
+            )
+        )
+    ).first()
+
+
+async def active_assignment(tx: Tx, household_id: str) -> Any:
     return (
         await tx.conn.execute(
             sa.select(assignments).where(

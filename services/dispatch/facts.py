@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.dispatch.matching import CaregiverFacts, RequestFacts
-from services.dispatch.store import applications, assignments, caregivers, leaves, substitutes
+from services.dispatch.store import (
+    applications,
+    assignments,
+    caregivers,
+    households,
+    leaves,
+    substitutes,
+)
 
 
 async def caregiver_facts(
@@ -47,17 +54,45 @@ async def caregiver_facts(
         )
     ):
         away.setdefault(row.caregiver_id, set()).update(_days(row.first_day, row.last_day))
+    approved_child = await _approved_own_children(conn, street)
     rows = await conn.execute(
         sa.select(caregivers)
         .where(caregivers.c.street == street)
         .order_by(caregivers.c.caregiver_id)
     )
     return [
-        _caregiver(r, load.get(r.caregiver_id, 0), away.get(r.caregiver_id, set())) for r in rows
+        _caregiver(
+            r,
+            load.get(r.caregiver_id, 0),
+            away.get(r.caregiver_id, set()),
+            approved_child.get(r.caregiver_id, set()),
+        )
+        for r in rows
     ]
 
 
-def _caregiver(row: Any, load: int, away: set[date]) -> CaregiverFacts:
+async def _approved_own_children(conn: AsyncConnection, street: str) -> dict[str, set[str]]:
+    """caregiver -> households where the B2 public notice approved them as an elder's own
+    child caregiver: only that named child, only there, only after the notice."""
+    rows = await conn.execute(
+        sa.select(
+            applications.c.child_caregiver_id, applications.c.household_id, applications.c.rules
+        )
+        .join(households, households.c.household_id == applications.c.household_id)
+        .where(
+            households.c.street == street,
+            applications.c.status == "approved",
+            applications.c.child_caregiver_id.is_not(None),
+        )
+    )
+    allowed: dict[str, set[str]] = {}
+    for caregiver_id, household_id, rules in rows:
+        if "B2" in rules:
+            allowed.setdefault(caregiver_id, set()).add(household_id)
+    return allowed
+
+
+def _caregiver(row: Any, load: int, away: set[date], child_allowed: set[str]) -> CaregiverFacts:
     p = row.profile or {}
     home = p.get("home")
     return CaregiverFacts(
@@ -76,7 +111,7 @@ def _caregiver(row: Any, load: int, away: set[date]) -> CaregiverFacts:
             c["module"]: date.fromisoformat(c["expires_on"]) for c in p.get("certificates", ())
         },
         appraisal=p.get("appraisal_score"),
-        child_of=frozenset(p.get("child_of", ())),
+        child_of=frozenset(p.get("child_of", ())) - child_allowed,
     )
 
 
@@ -96,13 +131,6 @@ async def request_facts(
         )
     )
     replaced = {c for c, reason in history if reason == "replaced"}
-    child_ok = await conn.scalar(
-        sa.select(sa.func.count()).where(
-            applications.c.household_id == household.household_id,
-            applications.c.status == "approved",
-            applications.c.child_caregiver_id.is_not(None),
-        )
-    )
     location = p.get("location")
     prefs = p.get("preferences", {})
     return RequestFacts(
@@ -118,7 +146,8 @@ async def request_facts(
         dialects=frozenset(prefs.get("dialects", ())),
         replaced_caregivers=frozenset(p.get("replaced_caregivers", ())) | replaced,
         past_caregivers=frozenset(c for c, _ in history) | frozenset(subs.all()),
-        b2_child_allowed=bool(child_ok),
+        # the approved own child is cleared in caregiver_facts, for that household only
+        b2_child_allowed=False,
         start_date=start,
     )
 

@@ -13,7 +13,7 @@ from contracts.dispatch.v1 import (
     RegisterCaregiver,
     RegisterHousehold,
 )
-from services.dispatch.store import caregivers, households
+from services.dispatch.store import applications, caregivers, households
 from services.infra.bus.store import Tx
 from services.infra.upsert import upsert
 
@@ -51,6 +51,12 @@ async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
         return
     row = {c: getattr(cmd, c) for c in HOUSEHOLD_COLUMNS} | {"profile": profile}
     row["visit_start"], row["visit_end"] = cmd.visit_window
+    # After the district officer's approval the approved category holds; a registration
+    # update (an address, a preference) does not take it back.
+    if await _has_approval(tx, cmd.household_id):
+        row["category"] = await tx.conn.scalar(
+            sa.select(households.c.category).where(households.c.household_id == cmd.household_id)
+        )
     await upsert(tx.conn, households, row, key=["household_id"])
     await tx.emit(
         subjects.HOUSEHOLD_REGISTERED,
@@ -58,9 +64,19 @@ async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
             household_id=cmd.household_id,
             station_id=cmd.station_id,
             street=cmd.street,
-            category=cmd.category,
+            category=row["category"],
             enrolled_on=cmd.enrolled_on,
         ),
+    )
+
+
+async def _has_approval(tx: Tx, household_id: str) -> bool:
+    return bool(
+        await tx.conn.scalar(
+            sa.select(sa.func.count()).where(
+                applications.c.household_id == household_id, applications.c.status == "approved"
+            )
+        )
     )
 
 

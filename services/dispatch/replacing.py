@@ -11,34 +11,63 @@ from contracts import subjects
 from contracts.dispatch.v1 import (
     AssignmentEnded,
     ReplaceCaregiver,
-    RequestCare,
     RequestSubstitute,
     SubstituteAssigned,
     SubstituteUnavailable,
 )
-from services.dispatch.assigning import WEIGHTS, household_row, request_care, street_lock
+from services.dispatch.assigning import (
+    WEIGHTS,
+    active_assignment,
+    assign,
+    care_request,
+    for_good,
+    household_row,
+    open_request,
+    street_lock,
+    unmet,
+)
 from services.dispatch.audit import record_decision, reject
 from services.dispatch.facts import caregiver_facts, request_facts
-from services.dispatch.matching import score, violations
+from services.dispatch.matching import score, shortlist, violations
 from services.dispatch.store import assignments, leaves, substitutes
 from services.infra.bus.store import Tx
-from services.infra.upsert import insert_ignore
+from services.infra.upsert import upsert
 
 
 async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
-    """End the current assignment and match again; the replaced caregiver is never chosen
-    for this household again (facts.request_facts adds them to its replaced list)."""
-    current = (
-        await tx.conn.execute(
-            sa.select(assignments).where(
-                assignments.c.household_id == cmd.household_id, assignments.c.active
+    """Match again without the current caregiver, then end their assignment; the replaced
+    caregiver is never chosen for this household again. If nobody fits, the elder keeps the
+    current caregiver and the new request is reported unmet with the reason."""
+    if earlier := await care_request(tx, cmd.new_request_id):
+        if earlier.household_id != cmd.household_id:
+            await reject(
+                tx,
+                cmd,
+                cmd.new_request_id,
+                f"request id already used for household {earlier.household_id}",
             )
-        )
-    ).first()
+        return  # this replacement was handled already
+    household = await household_row(tx, cmd.household_id)
+    if household is None:
+        return await reject(tx, cmd, cmd.household_id, "unknown household")
+    await tx.lock(street_lock(household.street))
+    current = await active_assignment(tx, cmd.household_id)
     if current is None:
         return await reject(tx, cmd, cmd.household_id, "household has no active caregiver")
-    household = await household_row(tx, cmd.household_id)
-    await tx.lock(street_lock(household.street))
+    facts = await request_facts(tx.conn, cmd.new_request_id, household, cmd.start_date)
+    req = replace(facts, replaced_caregivers=facts.replaced_caregivers | {current.caregiver_id})
+    pool = await caregiver_facts(
+        tx.conn, household.street, cmd.start_date, for_good(cmd.start_date)
+    )
+    ranked = shortlist(req, pool, WEIGHTS, cmd.start_date, k=1)
+    await open_request(tx, cmd.new_request_id, cmd.household_id, cmd.start_date, "auto")
+    if not ranked.ranked:
+        return await unmet(
+            tx,
+            cmd.new_request_id,
+            cmd.household_id,
+            f"{ranked.summary}; {current.caregiver_id} stays until someone fits",
+        )
     await tx.conn.execute(
         sa.update(assignments)
         .where(assignments.c.assignment_id == current.assignment_id)
@@ -61,16 +90,8 @@ async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
             reason=cmd.reason,
         ),
     )
-    await request_care(
-        tx,
-        RequestCare(
-            request_id=cmd.new_request_id,
-            household_id=cmd.household_id,
-            start_date=cmd.start_date,
-            requested_by=cmd.requested_by,
-            mode="auto",
-        ),
-    )
+    best_id, _ = ranked.ranked[0]
+    await assign(tx, cmd.new_request_id, household, best_id, cmd.start_date, "replacement")
 
 
 async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
@@ -88,10 +109,11 @@ async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
     if household is None:
         return await reject(tx, cmd, cmd.substitute_request_id, "unknown household")
     await tx.lock(street_lock(household.street))
-    await insert_ignore(
+    await upsert(  # the same leave again, perhaps extended: the later last day holds
         tx.conn,
         leaves,
         {"caregiver_id": cmd.caregiver_id, "first_day": cmd.first_day, "last_day": cmd.last_day},
+        key=["caregiver_id", "first_day"],
     )
     facts = await request_facts(tx.conn, cmd.substitute_request_id, household, cmd.first_day)
     # the caregiver on leave is out, like anyone the household asked to replace

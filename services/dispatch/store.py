@@ -72,7 +72,7 @@ decisions = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("actor", sa.String(80), nullable=False),
     sa.Column("action", sa.String(40), nullable=False),
-    sa.Column("subject_id", sa.String(40), nullable=False, index=True),
+    sa.Column("subject_id", sa.String(80), nullable=False, index=True),
     sa.Column("detail", sa.JSON, nullable=False),
 )
 
@@ -113,7 +113,7 @@ applications = sa.Table(
     sa.Column("form", sa.JSON, nullable=False),
     sa.Column("category", sa.String(1), nullable=True),
     sa.Column("rules", sa.JSON, nullable=False),
-    sa.Column("monthly_subsidy", sa.String(12), nullable=False),
+    sa.Column("monthly_subsidy", sa.String(20), nullable=False),
     sa.Column("child_caregiver_id", sa.String(40), nullable=True),
     # assessed -> approved | refused | notice -> (confirmed | investigation)
     sa.Column("status", sa.String(16), nullable=False),

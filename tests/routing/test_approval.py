@@ -173,6 +173,9 @@ async def test_b2_child_caregiver_needs_three_quiet_days(
             ObjectToNotice(application_id="AP2", objection="she has a job elsewhere"),
         )
         await send(broker, s.CLOSE_NOTICES, CloseNotices(on=date(2026, 11, 13)))  # too early
+        # a date ahead of the service's clock cannot close a notice early either
+        await send(broker, s.CLOSE_NOTICES, CloseNotices(on=date(2026, 11, 30)))
+        clock.advance(timedelta(days=1))  # day 3 has ended
         await send(broker, s.CLOSE_NOTICES, CloseNotices(on=date(2026, 11, 14)))
         await send(
             broker, s.OBJECT_TO_NOTICE, ObjectToNotice(application_id="AP1", objection="too late")
@@ -196,3 +199,44 @@ async def test_b2_child_caregiver_needs_three_quiet_days(
     posted = events[2][1]
     assert (posted["posted_on"], posted["last_day"]) == ("2026-11-11", "2026-11-13")
     assert events[7][1]["child_caregiver_id"] == "C9"
+
+
+async def test_resubmitted_after_objection_can_be_decided_again(
+    dispatch: Service, clock: SimulatedClock
+) -> None:
+    b2 = SubmitApplication(application_id="AP1", form=form("H1", B2_ELDER), child_caregiver_id="C9")
+    approve = DecideApplication(application_id="AP1", approve=True, decided_by="o")
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await send(broker, s.SUBMIT_APPLICATION, b2)
+        await send(broker, s.DECIDE_APPLICATION, approve)
+        await send(
+            broker,
+            s.OBJECT_TO_NOTICE,
+            ObjectToNotice(application_id="AP1", objection="not her mother"),
+        )
+        await send(broker, s.SUBMIT_APPLICATION, b2)  # after the investigation
+        await send(broker, s.DECIDE_APPLICATION, approve)
+    subjects_seen = [subject for subject, _ in await emitted(dispatch)]
+    assert subjects_seen.count(s.NOTICE_POSTED) == 2
+    assert s.COMMAND_REJECTED not in subjects_seen
+
+
+async def test_registration_update_keeps_the_approved_category(dispatch: Service) -> None:
+    from builders import household
+
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await send(broker, s.REGISTER_HOUSEHOLD, household("H1", category="D"))
+        await send(
+            broker,
+            s.SUBMIT_APPLICATION,
+            SubmitApplication(application_id="AP1", form=form("H1", ELDER, income="500.00")),
+        )
+        await send(
+            broker,
+            s.DECIDE_APPLICATION,
+            DecideApplication(application_id="AP1", approve=True, decided_by="o"),
+        )
+        moved = household("H1", category="D").model_copy(update={"address": "长江路9号"})
+        await send(broker, s.REGISTER_HOUSEHOLD, moved)
+    registered = [p for subject, p in await emitted(dispatch) if subject == s.HOUSEHOLD_REGISTERED]
+    assert [p["category"] for p in registered] == ["D", "B"]

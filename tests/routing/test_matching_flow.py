@@ -26,7 +26,7 @@ from contracts.dispatch.v1 import (
 from contracts.dispatch.values import GeoPoint
 from contracts.envelope import Envelope, Payload
 from services.dispatch import app as dispatch_app
-from services.dispatch.store import decisions
+from services.dispatch.store import assignments, decisions
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
 from services.infra.settings import Settings
@@ -170,12 +170,26 @@ async def test_replacement_never_returns_to_a_replaced_caregiver(dispatch: Servi
                     start_date=DAY,
                 ),
             )
+        # the same replacement again (a retry under a new event id) has no second effect
+        await send(
+            broker,
+            s.REPLACE_CAREGIVER,
+            ReplaceCaregiver(
+                household_id="H1", new_request_id="R2", reason="again", start_date=DAY
+            ),
+        )
     assigned = [a["caregiver_id"] for a in await events(dispatch, s.CAREGIVER_ASSIGNED)]
     assert assigned == ["C1", "C2"]
+    # the second replacement finds nobody but the replaced C1: C2 stays, R3 is unmet
     ended = [e["caregiver_id"] for e in await events(dispatch, s.ASSIGNMENT_ENDED)]
-    assert ended == ["C1", "C2"]
+    assert ended == ["C1"]
     unmet = await events(dispatch, s.CARE_REQUEST_UNMET)
-    assert unmet[0]["request_id"] == "R3" and "replaced" in unmet[0]["reason"]
+    assert [u["request_id"] for u in unmet] == ["R3"]
+    assert "replaced" in unmet[0]["reason"] and "C2 stays" in unmet[0]["reason"]
+    active = await dispatch.store.read(
+        sa.select(assignments.c.caregiver_id).where(assignments.c.active)
+    )
+    assert [r.caregiver_id for r in active] == ["C2"]
 
 
 async def test_substitute_prefers_who_served_before(dispatch: Service) -> None:
@@ -226,3 +240,134 @@ async def test_substitute_prefers_who_served_before(dispatch: Service) -> None:
         ("C3", False),
         ("C2", True),
     ]
+
+
+async def test_one_open_request_or_caregiver_per_household(dispatch: Service) -> None:
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await street(broker, ("C1", 0.5), ("C2", 1.0), ("C3", 2.0))
+        await send(
+            broker,
+            s.REQUEST_CARE,
+            RequestCare(request_id="R1", household_id="H1", start_date=DAY, mode="shortlist"),
+        )
+        await send(
+            broker, s.REQUEST_CARE, RequestCare(request_id="R2", household_id="H1", start_date=DAY)
+        )
+        # a street batch leaves the request waiting for its station manager alone
+        await send(broker, s.ASSIGN_STREET, AssignStreet(street="中山公园街道", on_date=DAY))
+        await send(
+            broker,
+            s.CONFIRM_ASSIGNMENT,
+            ConfirmAssignment(request_id="R1", caregiver_id="C1", decided_by="manager"),
+        )
+        await send(
+            broker, s.REQUEST_CARE, RequestCare(request_id="R3", household_id="H1", start_date=DAY)
+        )
+    unmet = [(u["request_id"], u["reason"]) for u in await events(dispatch, s.CARE_REQUEST_UNMET)]
+    assert unmet == [
+        ("R2", "household already has an open request"),
+        ("R3", "household already has an active caregiver"),
+    ]
+    assigned = [
+        (a["request_id"], a["decided_by"]) for a in await events(dispatch, s.CAREGIVER_ASSIGNED)
+    ]
+    assert assigned == [("R1", "manager")]
+
+
+async def test_own_child_serves_only_after_the_b2_notice(dispatch: Service, tmp_path: Path) -> None:
+    """C1 and C5 are children of H1's elder; only C1, named in an approved B2 application
+    whose public notice passed, may serve H1."""
+    from datetime import timedelta
+
+    from test_approval import B2_ELDER, form
+
+    from contracts.dispatch.eligibility_v1 import (
+        CloseNotices,
+        DecideApplication,
+        SubmitApplication,
+    )
+
+    clock = dispatch.clock
+    assert isinstance(clock, SimulatedClock)
+    async with TestNatsBroker(dispatch.broker) as broker:
+        for cid in ("C1", "C5"):
+            await send(
+                broker,
+                s.REGISTER_CAREGIVER,
+                caregiver(cid).model_copy(
+                    update={"home": near(0.5), "child_of": frozenset({"H1"})}
+                ),
+            )
+        await street(broker, ("C2", 2.0))
+        await send(
+            broker,
+            s.REQUEST_CARE,
+            RequestCare(request_id="R1", household_id="H1", start_date=DAY, mode="shortlist"),
+        )
+        await send(
+            broker,
+            s.SUBMIT_APPLICATION,
+            SubmitApplication(
+                application_id="AP1",
+                form=form("H1", B2_ELDER, received="2026-10-05"),
+                child_caregiver_id="C1",
+            ),
+        )
+        await send(
+            broker,
+            s.DECIDE_APPLICATION,
+            DecideApplication(application_id="AP1", approve=True, decided_by="o"),
+        )
+        clock.advance(timedelta(days=3))
+        await send(broker, s.CLOSE_NOTICES, CloseNotices(on=clock.today()))
+        for cid in ("C5", "C1"):  # not in the shortlist: an override, with its reason
+            await send(
+                broker,
+                s.CONFIRM_ASSIGNMENT,
+                ConfirmAssignment(
+                    request_id="R1",
+                    caregiver_id=cid,
+                    decided_by="manager",
+                    override_reason="the family's own child, publicly noticed",
+                ),
+            )
+    proposals = await events(dispatch, s.SHORTLIST_PROPOSED)
+    assert [c["caregiver_id"] for c in proposals[0]["candidates"]] == ["C2"]
+    assert proposals[0]["blocked"] == {"own_child": 2}
+    rejected = await events(dispatch, s.COMMAND_REJECTED)
+    assert len(rejected) == 1 and "own child" in rejected[0]["reason"]
+    assigned = [a["caregiver_id"] for a in await events(dispatch, s.CAREGIVER_ASSIGNED)]
+    assert assigned == ["C1"]
+
+
+async def test_approval_rules_for_children_and_the_ineligible(dispatch: Service) -> None:
+    from test_approval import ELDER, form
+
+    from contracts.dispatch.eligibility_v1 import DecideApplication, SubmitApplication
+
+    not_resident = form("H1", ELDER).model_copy(update={"resides_locally": False})
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await send(
+            broker, s.SUBMIT_APPLICATION, SubmitApplication(application_id="AP1", form=not_resident)
+        )
+        await send(
+            broker,
+            s.SUBMIT_APPLICATION,
+            SubmitApplication(
+                application_id="AP2",
+                form=form("H2", ELDER, income="500.00"),
+                child_caregiver_id="C9",
+            ),
+        )
+        for app_id in ("AP1", "AP2"):
+            await send(
+                broker,
+                s.DECIDE_APPLICATION,
+                DecideApplication(application_id=app_id, approve=True, decided_by="o"),
+            )
+    reasons = [r["reason"] for r in await events(dispatch, s.COMMAND_REJECTED)]
+    assert reasons == [
+        "the household is not eligible",
+        "an elder's own child may be the caregiver only in the B2 case",
+    ]
+    assert await events(dispatch, s.CATEGORY_APPROVED) == []

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(80), nullable=False),
         sa.Column("action", sa.String(40), nullable=False),
-        sa.Column("subject_id", sa.String(40), nullable=False, index=True),
+        sa.Column("subject_id", sa.String(80), nullable=False, index=True),
         sa.Column("detail", sa.JSON, nullable=False),
     )
     op.create_table(
@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("form", sa.JSON, nullable=False),
         sa.Column("category", sa.String(1), nullable=True),
         sa.Column("rules", sa.JSON, nullable=False),
-        sa.Column("monthly_subsidy", sa.String(12), nullable=False),
+        sa.Column("monthly_subsidy", sa.String(20), nullable=False),
         sa.Column("child_caregiver_id", sa.String(40), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("decided_by", sa.String(80), nullable=True),
