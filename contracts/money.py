@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 FEN = Decimal("0.01")
@@ -65,5 +65,11 @@ def money_text(amount: Decimal) -> str:
     return str(amount.quantize(FEN))
 
 
-Money = Annotated[Decimal, BeforeValidator(parse_money)]
+# On the wire money is a decimal string only; the schema says so (a number is refused).
+MONEY_JSON_SCHEMA = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,15}(\.[0-9]{1,2})?$",
+    "examples": ["500.00"],
+}
+Money = Annotated[Decimal, BeforeValidator(parse_money), WithJsonSchema(MONEY_JSON_SCHEMA)]
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]

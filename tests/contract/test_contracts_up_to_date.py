@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from contracts import subjects
 from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
+from contracts.dispatch.eligibility_v1 import SubmitApplication
 from contracts.dispatch.v1 import (
     CaregiverAssigned,
     CaregiverRegistered,
@@ -319,3 +320,15 @@ def test_reply_schema_accepts_a_sample(model: type[BaseModel]) -> None:
     wire = json.loads(SAMPLE_REPLIES[model].model_dump_json())
     _validate(wire, schema)
     assert model.model_validate(wire) == SAMPLE_REPLIES[model]
+
+
+def test_money_is_a_decimal_string_on_the_wire() -> None:
+    schema = _load_schema(SubmitApplication)
+    wire = json.loads(
+        Envelope.wrap(DISPATCH_SAMPLES[SubmitApplication], producer="t", occurred_at=AT).to_json()
+    )
+    assert wire["payload"]["form"]["monthly_income"] == "500.00"
+    _validate(wire, schema)
+    wire["payload"]["form"]["monthly_income"] = 500.0
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(wire, schema)
