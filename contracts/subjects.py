@@ -55,6 +55,7 @@ CARER_SHIFT_WILDCARD = f"{ROOT}.carer.*.shift.v1"
 # request/reply (core NATS, not stored)
 RPC_HEALTH_PATTERN = f"{ROOT}.rpc.health.{{service}}"
 RPC_MONTH_SUMMARY = f"{ROOT}.rpc.billing.month_summary.v1"
+RPC_ROUND = f"{ROOT}.rpc.dispatch.round.v1"
 
 # dead letters
 DLQ_PATTERN = f"{ROOT}.dlq.{{service}}"

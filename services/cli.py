@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
-from services.cli_dispatch import assess, import_app
+from services.cli_dispatch import assess, import_app, round_
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
@@ -32,6 +32,7 @@ contracts_app = typer.Typer(help="Wire contracts (JSON Schema, AsyncAPI).", no_a
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(import_app, name="import")
 app.command()(assess)
+app.command(name="round")(round_)
 console = Console()
 err = Console(stderr=True)
 

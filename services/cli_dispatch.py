@@ -140,3 +140,50 @@ def assess(
         raise typer.Exit(2) from exc
     text = render(results)
     typer.echo(text, nl=not text.endswith("\n"))
+
+
+def round_(
+    month: Annotated[str, typer.Argument(help="The round, YYYY-MM.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List a monthly round's applications with their assessed category, rules and status
+    (asks the running dispatch service)."""
+    from contracts.dispatch.eligibility_v1 import RoundApplications, RoundQuery
+
+    try:
+        query = RoundQuery(round=month)
+    except ValueError as exc:
+        typer.echo("the round is YYYY-MM", err=True)
+        raise typer.Exit(2) from exc
+    servers = Settings().client_servers()
+
+    async def ask() -> RoundApplications:
+        from services.client import BusClient
+
+        async with await BusClient.connect(
+            servers, producer="homecare-round", max_reconnect_attempts=1
+        ) as client:
+            return await client.ask(subjects.RPC_ROUND, query, RoundApplications)
+
+    try:
+        answer = asyncio.run(ask())
+    except Exception as exc:
+        typer.echo(f"dispatch did not answer at {','.join(servers)}: {exc!r}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    table = Table(title=f"round {answer.round}: {len(answer.applications)} applications")
+    for col in ("application", "household", "received", "category", "rules", "subsidy", "status"):
+        table.add_column(col)
+    for a in answer.applications:
+        table.add_row(
+            a.application_id,
+            a.household_id,
+            a.received_on.isoformat(),
+            a.category or "-",
+            ",".join(a.rules),
+            a.monthly_subsidy,
+            a.status,
+        )
+    console.print(table)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from contracts.dispatch.application import Application
+from contracts.dispatch.values import RoundEntry
 from contracts.envelope import Payload
 from contracts.money import Money
 from contracts.types import Category, Id, Month
@@ -106,3 +107,18 @@ class CategoryApproved(Payload):
     monthly_subsidy: Money
     effective_from: date
     child_caregiver_id: Id | None = None
+
+
+class RoundQuery(Payload):
+    """Request (rpc): the applications of a monthly round (received day 1-9 of the month or
+    from the 10th of the month before)."""
+
+    TYPE = "dispatch.RoundQuery"
+    round: Month
+
+
+class RoundApplications(BaseModel):
+    """Reply to RoundQuery, in the order the applications were received."""
+
+    round: str
+    applications: list[RoundEntry]

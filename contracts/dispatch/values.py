@@ -65,3 +65,16 @@ class Candidate(Value):
     rank: int = Field(ge=1)
     total: float
     components: tuple[ScoreComponent, ...]
+
+
+class RoundEntry(Value):
+    """One application of a monthly round, as the district officer sees it."""
+
+    application_id: Id
+    household_id: Id
+    received_on: date
+    category: str | None
+    rules: tuple[str, ...]
+    monthly_subsidy: str = Field(examples=["200.00"])
+    status: str = Field(examples=["assessed", "approved", "refused", "notice", "investigation"])
+    decided_by: str | None = None

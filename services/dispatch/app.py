@@ -8,7 +8,7 @@ from typing import Any
 from contracts import subjects as s
 from contracts.dispatch import eligibility_v1 as e
 from contracts.dispatch import v1 as d
-from contracts.envelope import Payload
+from contracts.envelope import Envelope, Payload
 from services.dispatch import approval, assigning, registering, replacing
 from services.dispatch.store import metadata, plumbing
 from services.infra.clock import Clock
@@ -129,4 +129,15 @@ def build(settings: Settings, clock: Clock) -> Service:
         )
     for event_subject, event, summary in EVENTS:
         svc.emits(event_subject, event, summary)
+
+    async def round_query(message: Envelope[Any]) -> e.RoundApplications:
+        return await approval.round_applications(svc.store, message.payload.round)
+
+    svc.rpc(
+        s.RPC_ROUND,
+        e.RoundQuery,
+        e.RoundApplications,
+        round_query,
+        "The applications of a monthly round, for the district officer",
+    )
     return svc

@@ -20,15 +20,17 @@ from contracts.dispatch.eligibility_v1 import (
     NoticeObjected,
     NoticePosted,
     ObjectToNotice,
+    RoundApplications,
     SubmitApplication,
 )
+from contracts.dispatch.values import RoundEntry
 from services.dispatch.audit import record_decision, reject
 from services.dispatch.eligibility.policy import DEFAULT_POLICY_BOOK, PolicyError
 from services.dispatch.eligibility.rounds import round_start
 from services.dispatch.eligibility.rules import assess
 from services.dispatch.store import applications, households, notices
 from services.infra.bus.poison import PoisonMessage
-from services.infra.bus.store import Tx
+from services.infra.bus.store import MessageStore, Tx
 
 NOTICE_DAYS = 3  # 张榜公布3天: posted on day 1, confirmed when day 3 ends without objection
 # An undecided application may be sent again (a corrected form), and so may one an objection
@@ -232,3 +234,27 @@ async def _set_status(
 
 def notice_last_day(posted: date) -> date:
     return posted + timedelta(days=NOTICE_DAYS - 1)
+
+
+async def round_applications(store: MessageStore, round_month: str) -> RoundApplications:
+    rows = await store.read(
+        sa.select(applications)
+        .where(applications.c.round == round_month)
+        .order_by(applications.c.received_on, applications.c.application_id)
+    )
+    return RoundApplications(
+        round=round_month,
+        applications=[
+            RoundEntry(
+                application_id=r.application_id,
+                household_id=r.household_id,
+                received_on=r.received_on,
+                category=r.category,
+                rules=tuple(r.rules),
+                monthly_subsidy=r.monthly_subsidy,
+                status=r.status,
+                decided_by=r.decided_by,
+            )
+            for r in rows
+        ],
+    )

@@ -15,6 +15,7 @@ from contracts.dispatch.eligibility_v1 import (
     NoticeObjected,
     NoticePosted,
     ObjectToNotice,
+    RoundQuery,
     SubmitApplication,
 )
 from contracts.dispatch.v1 import (
@@ -159,6 +160,7 @@ DISPATCH_SAMPLES: dict[type[Payload], Payload] = {
         application_id="AP1", household_id="H0001", objection="she works elsewhere"
     ),
     CloseNotices: CloseNotices(on=date(2026, 11, 5)),
+    RoundQuery: RoundQuery(round="2026-11"),
     CategoryApproved: CategoryApproved(
         application_id="AP1",
         household_id="H0001",

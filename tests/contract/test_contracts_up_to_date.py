@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from contracts import subjects
 from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
-from contracts.dispatch.eligibility_v1 import SubmitApplication
+from contracts.dispatch.eligibility_v1 import RoundApplications, SubmitApplication
 from contracts.dispatch.v1 import (
     CaregiverAssigned,
     CaregiverRegistered,
@@ -28,6 +28,7 @@ from contracts.dispatch.v1 import (
     RegisterHousehold,
     RequestCare,
 )
+from contracts.dispatch.values import RoundEntry
 from contracts.envelope import Envelope, Payload, envelope_of
 from contracts.export import (
     asyncapi_files,
@@ -134,6 +135,20 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
 }
 
 SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {
+    RoundApplications: RoundApplications(
+        round="2026-11",
+        applications=[
+            RoundEntry(
+                application_id="AP1",
+                household_id="H0001",
+                received_on=date(2026, 11, 5),
+                category="B",
+                rules=("B1",),
+                monthly_subsidy="200.00",
+                status="assessed",
+            )
+        ],
+    ),
     MonthSummary: MonthSummary(
         month="2026-11",
         households_served=2,

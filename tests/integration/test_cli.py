@@ -250,3 +250,48 @@ async def test_assess_refuses_a_document_that_is_not_a_list(tmp_path: Path) -> N
     path.write_text('{"household_id": "H1"}', encoding="utf-8")
     code, _, err = await run("assess", str(path), env=clean_env())
     assert code == 2 and err.strip()
+
+
+async def test_round_lists_its_applications_in_order(
+    system: System, client: BusClient, settings: Settings
+) -> None:
+    from contracts.dispatch.application import Application
+    from contracts.dispatch.eligibility_v1 import DecideApplication, SubmitApplication
+
+    def application(hid: str, received: str) -> Application:
+        return Application.model_validate(
+            json.loads((EXAMPLES / "applications.json").read_text(encoding="utf-8"))[0]
+            | {"household_id": hid, "received_on": received}
+        )
+
+    await client.send_many(
+        [
+            (
+                subjects.SUBMIT_APPLICATION,
+                SubmitApplication(application_id=f"AP-{hid}", form=application(hid, received)),
+            )
+            for hid, received in (("H2", "2026-11-07"), ("H1", "2026-11-02"), ("H3", "2026-11-12"))
+        ]
+    )
+    env = clean_env(HOMECARE_NATS_URL=str(settings.nats_url))
+
+    async def listed(status: str) -> bool:
+        code, out, _ = await run("round", "2026-11", "--json", env=env)
+        return code == 0 and out.count("application_id") == 2 and f'"{status}"' in out
+
+    # the officer decides what the round shows: a decision sent before the submission was
+    # applied would be rejected as unknown (they travel on different subjects)
+    await eventually(lambda: listed("assessed"), "the November round")
+    await client.send(
+        subjects.DECIDE_APPLICATION,
+        DecideApplication(application_id="AP-H1", approve=True, decided_by="officer"),
+    )
+    await eventually(lambda: listed("approved"), "the approval")
+    _, out, _ = await run("round", "2026-11", "--json", env=env)
+    entries = json.loads(out)["applications"]
+    assert [(a["household_id"], a["status"]) for a in entries] == [
+        ("H1", "approved"),
+        ("H2", "assessed"),
+    ]  # H3 came after the 10th: December's round
+    code, _, err = await run("round", "November", env=env)
+    assert code == 2 and "YYYY-MM" in err
