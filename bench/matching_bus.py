@@ -26,7 +26,7 @@ from contracts import subjects
 from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
 from contracts.dispatch.values import Certificate, GeoPoint, Preferences
 from contracts.envelope import Payload
-from services.client import BusClient
+from services.client import BusClient, until
 from services.dispatch import app as dispatch_app
 from services.infra.bus.streams import DUPLICATE_WINDOW_SECONDS
 from services.infra.clock import SystemClock
@@ -186,14 +186,6 @@ class Answers:
         return {k: kinds.count(k) for k in ("assigned", "unmet", "missing")}
 
 
-async def _until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.perf_counter() + timeout
-    while not await check():
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def _idle(client: BusClient, svc: Service, *consumers: str) -> None:
     """Dispatch has applied everything sent to ``consumers`` and relayed what it emitted."""
 
@@ -203,7 +195,7 @@ async def _idle(client: BusClient, svc: Service, *consumers: str) -> None:
                 return False
         return await svc.store.outbox_backlog() == 0
 
-    await _until(done, BUS_TIMEOUT, "dispatch to apply " + ", ".join(consumers))
+    await until(done, "dispatch to apply " + ", ".join(consumers), BUS_TIMEOUT)
 
 
 async def bus_baseline(client: BusClient, body: bytes, n: int) -> dict[str, Any]:
@@ -253,7 +245,7 @@ async def bus_bench(root: Path, seed: int, n: int) -> dict[str, Any]:
     svc: Service | None = None
     client: BusClient | None = None
     try:
-        client = await BusClient.connect(server.url, producer="bench", max_reconnect_attempts=0)
+        client = await BusClient.connect_once([server.url], "bench")
         sample = client.envelope(_requests(burst[:1])[0]).to_json()
         baseline = await bus_baseline(client, sample, n)
         settings = Settings(nats_url=server.url, var_dir=root, _env_file=None)

@@ -165,21 +165,11 @@ def status(
     raise typer.Exit(1 if down else 0)
 
 
-async def _quiet(_error: Exception) -> None:
-    """Connection errors are reported in the table, not as tracebacks."""
-
-
 async def _health(servers: list[str], timeout: float) -> dict[str, Any]:
     from services.client import BusClient
 
     try:
-        client = await BusClient.connect(
-            servers,
-            producer="homecare-status",
-            max_reconnect_attempts=1,  # 0 means forever
-            reconnect_time_wait=0.2,
-            error_cb=_quiet,
-        )
+        client = await BusClient.connect_once(servers, "homecare-status")
     except Exception as exc:
         raise ConnectionError(",".join(servers)) from exc
     results: dict[str, Any] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -79,26 +78,25 @@ def _report(bad: list[BadRow]) -> None:
 
 
 async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float = 60.0) -> None:
-    from services.client import BusClient
+    from services.client import BusClient, until
 
     subject, consumer = SUBJECTS[kind]
-    async with await BusClient.connect(
-        servers, producer="homecare-import", max_reconnect_attempts=1
-    ) as client:
+    async with await BusClient.connect_once(servers, "homecare-import") as client:
         await client.send_many(
             [(subject, row.payload) for row in good],
             timeout=30,
         )
         console.print(f"sent {len(good)} to dispatch; waiting for it to apply them ...")
-        deadline = time.monotonic() + wait
-        while not await client.caught_up(subjects.DISPATCH_STREAM, consumer):
-            if time.monotonic() > deadline:
-                console.print(
-                    "[yellow]dispatch has not applied them all yet; they are stored "
-                    "and will be applied when it runs[/yellow]"
-                )
-                return
-            await asyncio.sleep(0.1)
+        try:
+            await until(
+                lambda: client.caught_up(subjects.DISPATCH_STREAM, consumer), "dispatch", wait
+            )
+        except TimeoutError:
+            console.print(
+                "[yellow]dispatch has not applied them all yet; they are stored "
+                "and will be applied when it runs[/yellow]"
+            )
+            return
         console.print("dispatch has applied them (unchanged rows change nothing)")
 
 
@@ -160,9 +158,7 @@ def round_(
     async def ask() -> RoundApplications:
         from services.client import BusClient
 
-        async with await BusClient.connect(
-            servers, producer="homecare-round", max_reconnect_attempts=1
-        ) as client:
+        async with await BusClient.connect_once(servers, "homecare-round") as client:
             return await client.ask(subjects.RPC_ROUND, query, RoundApplications)
 
     try:

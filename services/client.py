@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import nats
@@ -32,6 +33,18 @@ class BusClient:
         }
         options.update(kw)
         return cls(await nats.connect(servers, **options), producer)
+
+    @classmethod
+    async def connect_once(cls, servers: list[str], producer: str) -> BusClient:
+        """For a command line tool: one quiet attempt at each server, then an error, instead
+        of retrying for ever (nats-py treats max_reconnect_attempts=0 as unlimited)."""
+        return await cls.connect(
+            servers,
+            producer=producer,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.2,
+            error_cb=_quiet,
+        )
 
     async def close(self) -> None:
         if self.nc.is_closed:
@@ -71,19 +84,15 @@ class BusClient:
         items: list[tuple[str, Payload]],
         correlation_id: str | None = None,
         timeout: float = 10.0,
-        event_ids: list[str] | None = None,
     ) -> list[Envelope[Any]]:
         """Publish many commands with up to a few thousand in flight; all stored on return.
 
         Raises TimeoutError when the acknowledgements do not all arrive within ``timeout``
         (a connection lost mid-batch drops them). Sending again is safe: receivers are
-        idempotent on their business keys. ``event_ids``: one per item, for senders whose
-        repeats must be recognised as the same message (a re-imported file)."""
-        if event_ids is not None and len(event_ids) != len(items):
-            raise ValueError("one event id per item")
+        idempotent on their business keys."""
         envs, futures = [], []
-        for n, (subject, payload) in enumerate(items):
-            env = self.envelope(payload, correlation_id, event_ids[n] if event_ids else None)
+        for subject, payload in items:
+            env = self.envelope(payload, correlation_id)
             envs.append(env)
             futures.append(
                 await self.js.publish_async(subject, env.to_json(), headers=headers_for(env))
@@ -106,3 +115,17 @@ class BusClient:
 
     async def health(self, service: str, timeout: float = 2.0) -> HealthReport:
         return await self.ask(health_subject(service), HealthQuery(), HealthReport, timeout)
+
+
+async def _quiet(_error: Exception) -> None:
+    """Connection errors reach the caller as an exception, not as logged tracebacks."""
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:
+    """Poll a condition held elsewhere (a consumer's state on the server, a service's answer)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from services.client import BusClient
+from services.client import BusClient, until
 from services.infra.clock import SimulatedClock
 from services.infra.nats_server import NatsServer
 from services.infra.settings import Settings
@@ -118,10 +118,8 @@ async def client(nats_server: NatsServer) -> AsyncIterator[BusClient]:
 async def eventually(
     check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20.0
 ) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
+    """Poll ``check`` until it holds; fail the test naming ``what`` after ``timeout`` s."""
+    try:
+        await until(check, what, timeout)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))

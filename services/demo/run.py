@@ -16,11 +16,11 @@ from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
 from contracts.dispatch.v1 import RegisterHousehold
 from contracts.scheduling.v1 import GenerateShifts
 from services.billing.model import month_bounds
-from services.client import BusClient
+from services.client import BusClient, until
 from services.demo import stories
 from services.demo.phones import Phones
 from services.demo.seed import STREET, build_street
-from services.demo.watch import BusWatcher, until
+from services.demo.watch import BusWatcher
 from services.infra.clock import SimulatedClock
 from services.infra.nats_server import NatsServer
 from services.infra.settings import Settings

@@ -18,9 +18,9 @@ from contracts.dispatch.v1 import (
     RequestSubstitute,
 )
 from contracts.envelope import Payload
-from services.client import BusClient
+from services.client import BusClient, until
 from services.demo.seed import STREET
-from services.demo.watch import BusWatcher, until
+from services.demo.watch import BusWatcher
 
 INCOME = {"A": "0.00", "B": "580.00", "C": "1500.00", "D": "6000.00"}
 

@@ -53,7 +53,7 @@ async def caregiver_facts(
             leaves.c.caregiver_id.in_(of_street),
         )
     ):
-        away.setdefault(row.caregiver_id, set()).update(_days(row.first_day, row.last_day))
+        away.setdefault(row.caregiver_id, set()).update(days_between(row.first_day, row.last_day))
     approved_child = await _approved_own_children(conn, street)
     rows = await conn.execute(
         sa.select(caregivers)
@@ -152,5 +152,6 @@ async def request_facts(
     )
 
 
-def _days(first: date, last: date) -> list[date]:
+def days_between(first: date, last: date) -> list[date]:
+    """Every date from ``first`` to ``last``, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]

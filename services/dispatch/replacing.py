@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -27,7 +26,7 @@ from services.dispatch.assigning import (
     unmet,
 )
 from services.dispatch.audit import record_decision, reject
-from services.dispatch.facts import caregiver_facts, request_facts
+from services.dispatch.facts import caregiver_facts, days_between, request_facts
 from services.dispatch.matching import score, shortlist, violations
 from services.dispatch.store import assignments, leaves, substitutes
 from services.infra.bus.store import Tx
@@ -119,9 +118,7 @@ async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
     # the caregiver on leave is out, like anyone the household asked to replace
     req = replace(facts, replaced_caregivers=facts.replaced_caregivers | {cmd.caregiver_id})
     pool = await caregiver_facts(tx.conn, household.street, cmd.first_day, cmd.last_day)
-    days = [
-        cmd.first_day + timedelta(days=n) for n in range((cmd.last_day - cmd.first_day).days + 1)
-    ]
+    days = days_between(cmd.first_day, cmd.last_day)
     free = [
         c
         for c in pool
