@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from faststream.nats import TestNatsBroker
+from routing_helpers import emitted, send
 
 from contracts import subjects as s
 from contracts.dispatch.application import Application
@@ -21,12 +19,9 @@ from contracts.dispatch.eligibility_v1 import (
     ObjectToNotice,
     SubmitApplication,
 )
-from contracts.envelope import Envelope, Payload
-from services.dispatch import app as dispatch_app
 from services.dispatch.store import decisions
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
-from services.infra.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ELDER = {
@@ -67,25 +62,6 @@ def form(
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(datetime(2026, 11, 11, 9, tzinfo=SHANGHAI))
-
-
-@pytest.fixture
-async def dispatch(tmp_path: Path, clock: SimulatedClock) -> AsyncIterator[Service]:
-    settings = Settings(nats_url="nats://127.0.0.1:1", var_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
-    svc = dispatch_app.build(settings, clock)
-    await svc.migrate()
-    yield svc
-    await svc.engine.dispose()
-
-
-async def send(broker: Any, subject: str, payload: Payload) -> None:
-    await broker.publish(Envelope.wrap(payload, producer="test").model_dump(mode="json"), subject)
-
-
-async def emitted(svc: Service) -> list[tuple[str, dict[str, Any]]]:
-    outbox = svc.store.tables.outbox
-    rows = await svc.store.read(sa.select(outbox.c.subject, outbox.c.body).order_by(outbox.c.id))
-    return [(r.subject, json.loads(r.body)["payload"]) for r in rows]
 
 
 async def test_approved_application_sets_the_category_from_its_round(dispatch: Service) -> None:

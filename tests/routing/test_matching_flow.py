@@ -3,17 +3,14 @@ dispatch's subscribers (in-memory broker, real SQLite)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 from builders import CERTIFIED, caregiver, household
 from faststream.nats import TestNatsBroker
+from routing_helpers import events, send
 
 from contracts import subjects as s
 from contracts.dispatch.v1 import (
@@ -24,12 +21,9 @@ from contracts.dispatch.v1 import (
     RequestSubstitute,
 )
 from contracts.dispatch.values import GeoPoint
-from contracts.envelope import Envelope, Payload
-from services.dispatch import app as dispatch_app
 from services.dispatch.store import assignments, decisions
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
-from services.infra.settings import Settings
 
 DAY = date(2026, 11, 2)
 HOME = GeoPoint(lat=38.905, lon=121.59)
@@ -37,26 +31,6 @@ HOME = GeoPoint(lat=38.905, lon=121.59)
 
 def near(km_north: float) -> GeoPoint:
     return GeoPoint(lat=round(38.905 + km_north / 111.0, 5), lon=121.59)
-
-
-@pytest.fixture
-async def dispatch(tmp_path: Path) -> AsyncIterator[Service]:
-    settings = Settings(nats_url="nats://127.0.0.1:1", var_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
-    clock = SimulatedClock(datetime(2026, 11, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
-    svc = dispatch_app.build(settings, clock)
-    await svc.migrate()
-    yield svc
-    await svc.engine.dispose()
-
-
-async def send(broker: Any, subject: str, payload: Payload) -> None:
-    await broker.publish(Envelope.wrap(payload, producer="test").model_dump(mode="json"), subject)
-
-
-async def events(svc: Service, subject: str | None = None) -> list[dict[str, Any]]:
-    outbox = svc.store.tables.outbox
-    rows = await svc.store.read(sa.select(outbox.c.subject, outbox.c.body).order_by(outbox.c.id))
-    return [json.loads(r.body)["payload"] for r in rows if subject in (None, r.subject)]
 
 
 async def street(broker: Any, *carers: tuple[str, float], homes: int = 1) -> None:

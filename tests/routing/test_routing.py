@@ -4,15 +4,13 @@ service's own database. The same flows run on a real nats-server in tests/integr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from builders import caregiver, household, request
 from faststream.nats import TestNatsBroker
+from routing_helpers import outbox_subjects
 
 from contracts import subjects
 from contracts.dispatch.v1 import (
@@ -20,7 +18,6 @@ from contracts.dispatch.v1 import (
 )
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import GenerateShifts
-from services.dispatch import app as dispatch_app
 from services.dispatch.store import assignments, caregivers
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
@@ -28,40 +25,14 @@ from services.infra.settings import Settings
 from services.scheduling import app as scheduling_app
 from services.scheduling.store import shifts
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(nats_url="nats://127.0.0.1:1", var_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
-
-
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(datetime(2026, 11, 1, 8, tzinfo=SHANGHAI))
-
 
 async def migrated(svc: Service) -> Service:
     await svc.migrate()
     return svc
 
 
-@pytest.fixture
-async def dispatch(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
-    svc = await migrated(dispatch_app.build(settings, clock))
-    yield svc
-    await svc.engine.dispose()
-
-
 def envelope(payload: object) -> dict[str, object]:
     return Envelope.wrap(payload, producer="test").model_dump(mode="json")  # type: ignore[arg-type]
-
-
-async def outbox_subjects(svc: Service) -> list[str]:
-    rows = await svc.store.read(
-        sa.select(svc.store.tables.outbox.c.subject).order_by(svc.store.tables.outbox.c.id)
-    )
-    return [r.subject for r in rows]
 
 
 async def test_dispatch_routes_commands_to_use_cases(dispatch: Service) -> None:
