@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from services.billing import app as billing_app
@@ -36,8 +37,15 @@ class System:
             await svc.start()
 
     async def stop(self) -> None:
+        """Every service stops consuming before any relay sends its last events, so those
+        events wait in their streams for the next start instead of landing in the last,
+        expiring pull requests of a service that is going away."""
+        await asyncio.gather(*(svc.stop_consuming() for svc in self.services))
         for svc in reversed(self.services):
-            await svc.stop()
+            if svc.relay:
+                await svc.relay.stop()
+        for svc in reversed(self.services):
+            await svc.disconnect()
 
     async def migrate(self) -> None:
         for svc in self.services:

@@ -9,7 +9,7 @@ from contracts import subjects as s
 from contracts.dispatch import eligibility_v1 as e
 from contracts.dispatch import v1 as d
 from contracts.envelope import Envelope, Payload
-from services.dispatch import approval, assigning, registering, replacing
+from services.dispatch import approval, assigning, registering, replacing, requesting
 from services.dispatch.store import metadata, plumbing
 from services.infra.clock import Clock
 from services.infra.runtime import Service
@@ -36,7 +36,7 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
     (
         s.REQUEST_CARE,
         d.RequestCare,
-        assigning.request_care,
+        requesting.request_care,
         "request_care",
         "Assign a caregiver, propose a ranked shortlist, or queue for batch",
     ),
@@ -117,13 +117,17 @@ EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
 )
 
 
+# Use cases that also take several messages at once (one transaction, a few queries for all).
+MANY: dict[str, Any] = {"request_care": requesting.request_care_many}
+
+
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
     for subject, payload, use_case, consumer, description in COMMANDS:
         svc.consume(
             subject,
             payload,
-            svc.once(consumer, use_case),
+            svc.once(consumer, use_case, MANY.get(consumer)),
             durable=consumer,
             description=description,
         )

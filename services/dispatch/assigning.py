@@ -1,9 +1,10 @@
-"""Matching use cases: a request (auto, shortlist or batch), the station manager's confirmation
-or override (audited), and the optimal assignment of a street's open requests."""
+"""Matching use cases: the station manager's confirmation or override (audited), the optimal
+assignment of a street's open requests, and the assignment itself (requesting.py takes the
+requests)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,82 +16,22 @@ from contracts.dispatch.v1 import (
     CaregiverAssigned,
     CareRequestUnmet,
     ConfirmAssignment,
-    RequestCare,
-    ShortlistProposed,
     StreetAssigned,
 )
 from contracts.dispatch.values import Candidate, ScoreComponent
 from services.dispatch.audit import record_decision, reject
-from services.dispatch.facts import caregiver_facts, request_facts
-from services.dispatch.matching import Score, Weights, assign_batch, shortlist, violations
+from services.dispatch.facts import (
+    caregiver_facts,
+    facts_of_request,
+    household_histories,
+    request_facts,
+)
+from services.dispatch.matching import Score, Weights, assign_batch, violations
 from services.dispatch.store import assignments, care_requests, households, shortlists
 from services.infra.bus.store import Tx
 
 WEIGHTS = Weights()
 SHORTLIST_SIZE = 5
-
-
-class HouseholdNotRegistered(LookupError):
-    """A request for a household dispatch does not know (yet)."""
-
-
-async def request_care(tx: Tx, cmd: RequestCare) -> None:
-    if earlier := await care_request(tx, cmd.request_id):
-        if earlier.household_id != cmd.household_id:  # the same id reused for another home
-            await reject(
-                tx,
-                cmd,
-                cmd.request_id,
-                f"request id already used for household {earlier.household_id}",
-            )
-        return  # the same request sent again under a new event id: answered already
-    household = await household_row(tx, cmd.household_id)
-    if household is None:
-        # Registration and request travel on different subjects, so the request may simply
-        # be early: retried with back-off, dead-lettered with this reason if it stays unknown.
-        raise HouseholdNotRegistered(f"unknown household {cmd.household_id}")
-    await tx.lock(street_lock(household.street))  # loads are read, then written
-    await open_request(tx, cmd.request_id, cmd.household_id, cmd.start_date, cmd.mode)
-    if await active_assignment(tx, cmd.household_id):
-        return await unmet(
-            tx, cmd.request_id, cmd.household_id, "household already has an active caregiver"
-        )
-    if await _other_open_request(tx, cmd.household_id, cmd.request_id):
-        return await unmet(
-            tx, cmd.request_id, cmd.household_id, "household already has an open request"
-        )
-    if cmd.mode == "batch":
-        return  # waits for the street's AssignStreet
-    req = await request_facts(tx.conn, cmd.request_id, household, cmd.start_date)
-    pool = await caregiver_facts(
-        tx.conn, household.street, cmd.start_date, for_good(cmd.start_date)
-    )
-    ranked = shortlist(req, pool, WEIGHTS, cmd.start_date, k=SHORTLIST_SIZE)
-    if not ranked.ranked:
-        return await unmet(tx, cmd.request_id, cmd.household_id, ranked.summary)
-    if cmd.mode == "auto":
-        best_id, _ = ranked.ranked[0]
-        return await assign(tx, cmd.request_id, household, best_id, cmd.start_date, "auto")
-    candidates = tuple(
-        _candidate(rank, cid, s) for rank, (cid, s) in enumerate(ranked.ranked, start=1)
-    )
-    await tx.conn.execute(
-        sa.insert(shortlists).values(
-            request_id=cmd.request_id,
-            candidates=[c.model_dump(mode="json") for c in candidates],
-            proposed_at=tx.clock.now(),
-        )
-    )
-    await tx.emit(
-        subjects.SHORTLIST_PROPOSED,
-        ShortlistProposed(
-            request_id=cmd.request_id,
-            household_id=cmd.household_id,
-            station_id=household.station_id,
-            candidates=candidates,
-            blocked=ranked.blocked,
-        ),
-    )
 
 
 async def confirm_assignment(tx: Tx, cmd: ConfirmAssignment) -> None:
@@ -159,12 +100,9 @@ async def assign_street(tx: Tx, cmd: AssignStreet) -> None:
         )
     ).all()
     by_request = {r.request_id: r for r in open_rows}
+    histories = await household_histories(tx.conn, {r.household_id for r in open_rows})
     requests = [
-        replace(
-            await request_facts(tx.conn, r.request_id, r, cmd.on_date),
-            start_date=cmd.on_date,
-        )
-        for r in open_rows
+        facts_of_request(r.request_id, r, cmd.on_date, histories[r.household_id]) for r in open_rows
     ]
     pool = await caregiver_facts(tx.conn, cmd.street, cmd.on_date, for_good(cmd.on_date))
     result = assign_batch(requests, pool, WEIGHTS, cmd.on_date)
@@ -206,39 +144,56 @@ async def assign(
     decided_by: str,
     override_reason: str | None = None,
 ) -> None:
-    assignment_id = f"AS-{request_id}"
-    await tx.conn.execute(
-        sa.insert(assignments).values(
-            assignment_id=assignment_id,
-            request_id=request_id,
-            household_id=household.household_id,
-            caregiver_id=caregiver_id,
-            start_date=start,
-            active=True,
-            decided_by=decided_by,
-            override_reason=override_reason,
-        )
-    )
+    new = NewAssignment(request_id, household, caregiver_id, start, decided_by, override_reason)
+    await tx.conn.execute(sa.insert(assignments).values(new.row()))
     await tx.conn.execute(
         sa.update(care_requests)
         .where(care_requests.c.request_id == request_id)
         .values(status="assigned")
     )
-    await tx.emit(
-        subjects.CAREGIVER_ASSIGNED,
-        CaregiverAssigned(
-            assignment_id=assignment_id,
-            request_id=request_id,
-            household_id=household.household_id,
-            caregiver_id=caregiver_id,
-            station_id=household.station_id,
-            address=household.address,
-            start_date=start,
-            visit_window=(household.visit_start, household.visit_end),
-            decided_by=decided_by,
-            override_reason=override_reason,
-        ),
-    )
+    await tx.emit(subjects.CAREGIVER_ASSIGNED, new.event())
+
+
+@dataclass(frozen=True)
+class NewAssignment:
+    """A caregiver starts serving a household: its row and its event."""
+
+    request_id: str
+    household: Any  # a households row
+    caregiver_id: str
+    start: date
+    decided_by: str
+    override_reason: str | None = None
+
+    @property
+    def assignment_id(self) -> str:
+        return f"AS-{self.request_id}"
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "assignment_id": self.assignment_id,
+            "request_id": self.request_id,
+            "household_id": self.household.household_id,
+            "caregiver_id": self.caregiver_id,
+            "start_date": self.start,
+            "active": True,
+            "decided_by": self.decided_by,
+            "override_reason": self.override_reason,
+        }
+
+    def event(self) -> CaregiverAssigned:
+        return CaregiverAssigned(
+            assignment_id=self.assignment_id,
+            request_id=self.request_id,
+            household_id=self.household.household_id,
+            caregiver_id=self.caregiver_id,
+            station_id=self.household.station_id,
+            address=self.household.address,
+            start_date=self.start,
+            visit_window=(self.household.visit_start, self.household.visit_end),
+            decided_by=self.decided_by,
+            override_reason=self.override_reason,
+        )
 
 
 def for_good(start: date) -> date:
@@ -250,7 +205,7 @@ def street_lock(street: str) -> str:
     return f"dispatch.street:{street}"
 
 
-def _candidate(rank: int, caregiver_id: str, score: Score) -> Candidate:
+def candidate(rank: int, caregiver_id: str, score: Score) -> Candidate:
     return Candidate(
         caregiver_id=caregiver_id,
         rank=rank,

@@ -13,6 +13,7 @@ from contracts.dispatch.v1 import (
     RegisterCaregiver,
     RegisterHousehold,
 )
+from services.dispatch.facts import renew_roster
 from services.dispatch.store import applications, caregivers, households
 from services.infra.bus.store import Tx
 from services.infra.upsert import upsert
@@ -32,10 +33,14 @@ HOUSEHOLD_COLUMNS = (
 async def register_caregiver(tx: Tx, cmd: RegisterCaregiver) -> None:
     """Add or update; the same registration again (a re-import) changes nothing."""
     profile = cmd.model_dump(mode="json")
-    if await _same_profile(tx, caregivers.c.caregiver_id, cmd.caregiver_id, profile):
+    stored = await _stored_profile(tx, caregivers.c.caregiver_id, cmd.caregiver_id)
+    if stored == profile:
         return
     row = {c: getattr(cmd, c) for c in CAREGIVER_COLUMNS} | {"profile": profile}
     await upsert(tx.conn, caregivers, row, key=["caregiver_id"])
+    await renew_roster(tx.conn, cmd.street)
+    if stored and stored.get("street") not in (None, cmd.street):  # moved: both streets change
+        await renew_roster(tx.conn, stored["street"])
     await tx.emit(
         subjects.CAREGIVER_REGISTERED,
         CaregiverRegistered(
@@ -47,7 +52,7 @@ async def register_caregiver(tx: Tx, cmd: RegisterCaregiver) -> None:
 async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
     """Add or update; the same registration again (a re-import) changes nothing."""
     profile = cmd.model_dump(mode="json")
-    if await _same_profile(tx, households.c.household_id, cmd.household_id, profile):
+    if await _stored_profile(tx, households.c.household_id, cmd.household_id) == profile:
         return
     row = {c: getattr(cmd, c) for c in HOUSEHOLD_COLUMNS} | {"profile": profile}
     row["visit_start"], row["visit_end"] = cmd.visit_window
@@ -80,6 +85,8 @@ async def _has_approval(tx: Tx, household_id: str) -> bool:
     )
 
 
-async def _same_profile(tx: Tx, key: sa.Column[Any], value: str, profile: dict[str, Any]) -> bool:
-    stored = await tx.conn.scalar(sa.select(key.table.c.profile).where(key == value))
-    return bool(stored == profile)
+async def _stored_profile(tx: Tx, key: sa.Column[Any], value: str) -> dict[str, Any] | None:
+    stored: dict[str, Any] | None = await tx.conn.scalar(
+        sa.select(key.table.c.profile).where(key == value)
+    )
+    return stored

@@ -22,6 +22,15 @@ caregivers = sa.Table(
     sa.Column("profile", sa.JSON, nullable=True),  # the whole registration, as sent
 )
 
+# One row per street with caregivers: a fresh token each time any of its caregivers changes,
+# so a cached roster (facts.py) is known to be current with a single key lookup.
+street_rosters = sa.Table(
+    "street_rosters",
+    metadata,
+    sa.Column("street", sa.String(80), primary_key=True),
+    sa.Column("token", sa.String(32), nullable=False),
+)
+
 households = sa.Table(
     "households",
     metadata,

@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.infra.sqlite_inline import inline_url
+
 
 def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
@@ -20,7 +22,7 @@ def schema_for(url: str, service: str) -> str | None:
 
 
 def create_engine_for(url: str, service: str) -> AsyncEngine:
-    parsed = make_url(url)
+    parsed = inline_url(url)
     options: dict[str, Any] = {}
     schema = schema_for(url, service)
     if schema:
@@ -32,7 +34,7 @@ def create_engine_for(url: str, service: str) -> AsyncEngine:
         kwargs["pool_size"] = 5
         kwargs["max_overflow"] = 5
         kwargs["pool_pre_ping"] = True
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine)
     return engine

@@ -4,6 +4,8 @@ responder. Each service's app.py builds one of these (its composition root)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -16,6 +18,7 @@ import pydantic
 import sqlalchemy as sa
 import structlog
 from faststream import AckPolicy
+from faststream._internal.endpoint.subscriber.mixins import TasksMixin
 from faststream.nats import JStream, NatsBroker, PullSub
 from pydantic import BaseModel
 
@@ -26,7 +29,7 @@ from services.infra.bus.compat import install_fetch_timeout_shim
 from services.infra.bus.middleware import reliability_middleware
 from services.infra.bus.poison import HandlerBug
 from services.infra.bus.relay import OutboxRelay
-from services.infra.bus.store import MessageStore, Tx
+from services.infra.bus.store import GroupWork, MessageStore, Tx
 from services.infra.bus.streams import (
     DurableSpec,
     consumer_config,
@@ -39,6 +42,13 @@ from services.infra.db import create_engine_for, ensure_sqlite_dir, schema_for
 from services.infra.logging import get_logger
 from services.infra.migrate import upgrade_to_head
 from services.infra.settings import Settings
+
+# How long a pull loop waits for messages before asking again (also bounds a graceful stop).
+FETCH_TIMEOUT = 0.5
+# A message handed back at stop is redelivered after this delay: by then the stopping
+# service's last pull requests (which live up to FETCH_TIMEOUT) have expired, so it goes to
+# another instance or to this one after its restart, not back into a request nobody reads.
+HAND_BACK_DELAY = FETCH_TIMEOUT + 0.5
 
 # Only for building a broker to document it (AsyncAPI); start() refuses to run without a URL,
 # so a service never connects to whatever server listens on the default port.
@@ -119,25 +129,38 @@ class Service:
 
         subscriber.__annotations__ = {"message": model, "return": None}  # what FastStream validates
         subscriber.__name__ = name
-        self.broker.subscriber(
+        pull = self.broker.subscriber(
             subject,
             stream=JStream(stream_for(subject).name, declare=False),
             durable=name,
-            pull_sub=PullSub(batch_size=batch, timeout=1.0),
+            pull_sub=PullSub(batch_size=batch, timeout=FETCH_TIMEOUT),
             config=consumer_config(self.settings.ack_wait_seconds),
             title=name,  # AsyncAPI 3 keys allow letters, digits, . - _ only
             description=description,
-        )(subscriber)
+        )
+        pull(subscriber)
+        _hand_back_when_stopping(pull)
 
     def once(
-        self, consumer: str, handler: Callable[[Tx, Any], Awaitable[None]]
+        self,
+        consumer: str,
+        handler: Callable[[Tx, Any], Awaitable[None]],
+        many: Callable[[list[tuple[Tx, Any]]], Awaitable[None]] | None = None,
     ) -> Callable[[Envelope[Any]], Awaitable[None]]:
-        """Wrap a use case ``handler(tx, payload)`` so it runs at most once per event id."""
+        """Wrap a use case ``handler(tx, payload)`` so it runs at most once per event id.
+        ``many``: the same use case for several messages handled together (one Tx each, in
+        arrival order), when reading for all of them at once is cheaper."""
         inbox_name = f"{self.name}.{consumer}"
+        group_work: GroupWork | None = None
+        if many is not None:
+            run_many = many
+
+            async def group_work(txs: list[Tx]) -> None:
+                await run_many([(tx, tx.cause.payload if tx.cause else None) for tx in txs])
 
         async def run(message: Envelope[Any]) -> None:
             await self.store.process_once(
-                inbox_name, message, lambda tx: handler(tx, message.payload)
+                inbox_name, message, lambda tx: handler(tx, message.payload), group_work
             )
 
         return run
@@ -196,22 +219,47 @@ class Service:
         self.log.info("service started", instance=self.instance, consumers=self.consumers)
 
     async def stop(self) -> None:
-        """Graceful: subscribers stop after their in-flight messages (unacknowledged ones are
-        redelivered later), the relay publishes what the outbox holds, then the connection
-        drains. Whatever the relay could not send stays in the outbox for the next start."""
+        """Graceful: stop consuming (in-flight messages finish), the relay publishes what the
+        outbox holds, then the connection drains. Whatever the relay could not send stays in
+        the outbox for the next start."""
+        await self.stop_consuming()
+        if self.relay:
+            await self.relay.stop()
+        await self.disconnect()
+
+    async def stop_consuming(self) -> None:
+        """No new fetches; what the last ones brought is handled or handed back (NAK)."""
+        await self._finish_fetches()
+
+    async def disconnect(self) -> None:
+        """After ``stop_consuming`` and the relay: hand back whatever arrived meanwhile for
+        an expiring pull request, then close subscriptions and connection."""
+        with contextlib.suppress(Exception):
+            await self.broker.connection.flush(timeout=2)
         for subscriber in self.broker.subscribers:
+            await _hand_back_unfetched(subscriber)
             try:
                 await subscriber.stop()
             except Exception as exc:  # a lost connection: the server forgets the interest anyway
                 self.log.warning("subscriber did not stop cleanly", error=repr(exc))
-        if self.relay:
-            await self.relay.stop()
         try:
             await self.broker.stop()
         except Exception as exc:
             self.log.warning("connection did not drain cleanly", error=repr(exc))
         await self.engine.dispose()
         self.log.info("service stopped", instance=self.instance)
+
+    async def _finish_fetches(self) -> None:
+        """Let each pull loop finish the fetch it is waiting on and handle what it brings,
+        instead of cancelling it: messages the server already handed over to a cancelled
+        fetch would wait out the whole ack wait before being delivered again."""
+        loops: list[asyncio.Task[Any]] = []
+        for subscriber in self.broker.subscribers:
+            if isinstance(subscriber, TasksMixin):
+                subscriber.running = False
+                loops.extend(t for t in subscriber.tasks if not t.done())
+        if loops:
+            await asyncio.wait(loops, timeout=FETCH_TIMEOUT + self.settings.ack_wait_seconds)
 
     async def _health(self, _query: Envelope[Any]) -> HealthReport:
         started = self.started_at or self.clock.now()
@@ -243,3 +291,32 @@ def bind_envelope(message: Envelope[Any]) -> None:
         event_id=message.event_id,
         event_type=message.type,
     )
+
+
+def _hand_back_when_stopping(subscriber: Any) -> None:
+    """FastStream drops a fetched message without an answer once its subscriber is stopping,
+    and JetStream then holds it for the whole ack wait. Answer it with a NAK instead, so it
+    is delivered again soon (see HAND_BACK_DELAY)."""
+    consume = subscriber.consume
+
+    async def consume_or_hand_back(msg: Any) -> Any:
+        if not subscriber.running:
+            with contextlib.suppress(Exception):  # a closed connection: the ack wait decides
+                await msg.nak(delay=HAND_BACK_DELAY)
+            return None
+        return await consume(msg)
+
+    subscriber.consume = consume_or_hand_back
+
+
+async def _hand_back_unfetched(subscriber: Any) -> None:
+    """Messages the server sent for a pull request after its fetch returned wait in the
+    subscription's queue for the next fetch, which will not come: hand them back."""
+    queue = getattr(
+        getattr(getattr(subscriber, "subscription", None), "_sub", None), "_pending_queue", None
+    )
+    while queue is not None and not queue.empty():
+        msg = queue.get_nowait()
+        if msg.data and msg.reply:  # status messages (no data, no reply) need no answer
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=HAND_BACK_DELAY)

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
             return own
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.var_dir / (service + '.db')}"
+        return f"sqlite:///{self.var_dir / (service + '.db')}"
 
     def nats_servers(self) -> list[str]:
         assert self.nats_url, "nats_url is not set"

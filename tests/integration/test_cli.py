@@ -67,7 +67,7 @@ async def stop(proc: asyncio.subprocess.Process) -> str:
 
 
 async def rows_in(var_dir: Path, database_url: str | None, service: str, table: str) -> int:
-    url = database_url or f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
+    url = database_url or f"sqlite:///{var_dir / (service + '.db')}"
     engine = create_engine_for(url, service)
     qualified = f"{schema}.{table}" if (schema := schema_for(url, service)) else table
     try:

@@ -52,7 +52,7 @@ def test_environment_validated(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOMECARE_VAR_DIR", str(tmp_path / "data"))
     assert Settings().database_url_for("billing") == (
-        f"sqlite+aiosqlite:///{tmp_path / 'data' / 'billing.db'}"
+        f"sqlite:///{tmp_path / 'data' / 'billing.db'}"
     )
     monkeypatch.setenv("HOMECARE_DATABASE_URL", "postgresql+asyncpg://shared/hc")
     assert Settings().database_url_for("billing") == "postgresql+asyncpg://shared/hc"
@@ -65,7 +65,7 @@ def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_each_service_gets_its_own_sqlite_file() -> None:
     settings = Settings(var_dir=Path("somewhere"))
     urls = {s: settings.database_url_for(s) for s in ("dispatch", "scheduling", "billing")}
-    assert urls["dispatch"] == "sqlite+aiosqlite:///somewhere/dispatch.db"
+    assert urls["dispatch"] == "sqlite:///somewhere/dispatch.db"
     assert len(set(urls.values())) == 3
 
 
