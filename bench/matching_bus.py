@@ -321,7 +321,9 @@ async def bus_bench(root: Path, seed: int, n: int) -> dict[str, Any]:
             ),
             **answers.counts(paced_ids),
         }
+        await _idle(client, svc, "request_care")
         checks = {
+            "commit_groups": svc.store.groups,
             "dead_letters": await svc.store.dead_letter_count(),
             "outbox_left": await svc.store.outbox_backlog(),
         }
@@ -340,7 +342,8 @@ async def bus_bench(root: Path, seed: int, n: int) -> dict[str, Any]:
             f"certificates valid), {BUS_WARMUP + n + paced_n} households, fresh ones per run; "
             "mode auto (RequestCare -> CaregiverAssigned is the confirmed assignment); "
             "dispatch service, client and nats-server on this machine, service and client in "
-            "one Python process; SQLite (WAL) and JetStream file storage in a temp dir"
+            "one Python process; SQLite (WAL, the inline driver) and JetStream file storage "
+            "in a temp dir"
         ),
         "registry_applied_s": round(registered_in, 3),
         "registry_messages": len(registry),

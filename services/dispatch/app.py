@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ from contracts.dispatch import eligibility_v1 as e
 from contracts.dispatch import v1 as d
 from contracts.envelope import Envelope, Payload
 from services.dispatch import approval, assigning, registering, replacing, requesting
+from services.dispatch.matching import Weights
 from services.dispatch.store import metadata, plumbing
 from services.infra.clock import Clock
 from services.infra.runtime import Service
@@ -119,15 +122,37 @@ EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
 
 # Use cases that also take several messages at once (one transaction, a few queries for all).
 MANY: dict[str, Any] = {"request_care": requesting.request_care_many}
+# Use cases that score caregivers: they get the configured weights.
+SCORING = ("request_care", "assign_street", "replace_caregiver", "request_substitute")
+
+
+def matching_weights(settings: Settings) -> Weights:
+    """The defaults with the settings' overrides; a wrong name or value stops the start."""
+    known = {f.name for f in fields(Weights)}
+    unknown = sorted(set(settings.matching_weights) - known)
+    if unknown:
+        raise ValueError(
+            f"HOMECARE_MATCHING_WEIGHTS: unknown weight(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    try:
+        return replace(Weights(), **settings.matching_weights)
+    except ValueError as exc:
+        raise ValueError(f"HOMECARE_MATCHING_WEIGHTS: {exc}") from exc
 
 
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
+    weights = matching_weights(settings)
     for subject, payload, use_case, consumer, description in COMMANDS:
+        one, many = use_case, MANY.get(consumer)
+        if consumer in SCORING:
+            one = partial(use_case, weights=weights)
+            many = partial(many, weights=weights) if many else None
         svc.consume(
             subject,
             payload,
-            svc.once(consumer, use_case, MANY.get(consumer)),
+            svc.once(consumer, one, many),
             durable=consumer,
             description=description,
         )

@@ -30,7 +30,7 @@ from services.dispatch.matching import Score, Weights, assign_batch, violations
 from services.dispatch.store import assignments, care_requests, households, shortlists
 from services.infra.bus.store import Tx
 
-WEIGHTS = Weights()
+WEIGHTS = Weights()  # defaults; the service's settings may override (app.py)
 SHORTLIST_SIZE = 5
 
 
@@ -82,7 +82,7 @@ async def confirm_assignment(tx: Tx, cmd: ConfirmAssignment) -> None:
     )
 
 
-async def assign_street(tx: Tx, cmd: AssignStreet) -> None:
+async def assign_street(tx: Tx, cmd: AssignStreet, weights: Weights = WEIGHTS) -> None:
     """Every open request of the street at once: A before B before C before D, then the
     lowest total cost (see matching.batch)."""
     await tx.lock(street_lock(cmd.street))
@@ -105,7 +105,7 @@ async def assign_street(tx: Tx, cmd: AssignStreet) -> None:
         facts_of_request(r.request_id, r, cmd.on_date, histories[r.household_id]) for r in open_rows
     ]
     pool = await caregiver_facts(tx.conn, cmd.street, cmd.on_date, for_good(cmd.on_date))
-    result = assign_batch(requests, pool, WEIGHTS, cmd.on_date)
+    result = assign_batch(requests, pool, weights, cmd.on_date)
     for request_id, caregiver_id, _cost in result.assignments:
         row = by_request[request_id]
         await assign(tx, request_id, row, caregiver_id, cmd.on_date, "batch")
@@ -256,18 +256,6 @@ async def household_row(tx: Tx, household_id: str) -> Any:
     return (
         await tx.conn.execute(
             sa.select(households).where(households.c.household_id == household_id)
-        )
-    ).first()
-
-
-async def _other_open_request(tx: Tx, household_id: str, request_id: str) -> Any:
-    return (
-        await tx.conn.execute(
-            sa.select(care_requests.c.request_id).where(
-                care_requests.c.household_id == household_id,
-                care_requests.c.status == "open",
-                care_requests.c.request_id != request_id,
-            )
         )
     ).first()
 

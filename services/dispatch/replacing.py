@@ -27,13 +27,13 @@ from services.dispatch.assigning import (
 )
 from services.dispatch.audit import record_decision, reject
 from services.dispatch.facts import caregiver_facts, days_between, request_facts
-from services.dispatch.matching import score, shortlist, violations
+from services.dispatch.matching import Weights, score, shortlist, violations
 from services.dispatch.store import assignments, leaves, substitutes
 from services.infra.bus.store import Tx
 from services.infra.upsert import upsert
 
 
-async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
+async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver, weights: Weights = WEIGHTS) -> None:
     """Match again without the current caregiver, then end their assignment; the replaced
     caregiver is never chosen for this household again. If nobody fits, the elder keeps the
     current caregiver and the new request is reported unmet with the reason."""
@@ -58,7 +58,7 @@ async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
     pool = await caregiver_facts(
         tx.conn, household.street, cmd.start_date, for_good(cmd.start_date)
     )
-    ranked = shortlist(req, pool, WEIGHTS, cmd.start_date, k=1)
+    ranked = shortlist(req, pool, weights, cmd.start_date, k=1)
     await open_request(tx, cmd.new_request_id, cmd.household_id, cmd.start_date, "auto")
     if not ranked.ranked:
         return await unmet(
@@ -93,7 +93,7 @@ async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver) -> None:
     await assign(tx, cmd.new_request_id, household, best_id, cmd.start_date, "replacement")
 
 
-async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
+async def request_substitute(tx: Tx, cmd: RequestSubstitute, weights: Weights = WEIGHTS) -> None:
     """Someone with spare capacity on every day of the leave, preferring a caregiver who has
     served the household before (the continuity part of the score)."""
     if cmd.last_day < cmd.first_day:
@@ -135,7 +135,7 @@ async def request_substitute(tx: Tx, cmd: RequestSubstitute) -> None:
             ),
         )
         return
-    best = min(free, key=lambda c: (score(req, c, WEIGHTS).total, c.caregiver_id))
+    best = min(free, key=lambda c: (score(req, c, weights).total, c.caregiver_id))
     await tx.conn.execute(
         sa.insert(substitutes).values(
             substitute_request_id=cmd.substitute_request_id,

@@ -31,7 +31,7 @@ from services.dispatch.facts import (
     facts_of_request,
     household_histories,
 )
-from services.dispatch.matching import CaregiverFacts, shortlist
+from services.dispatch.matching import CaregiverFacts, Weights, shortlist
 from services.dispatch.store import assignments, care_requests, households, shortlists
 from services.infra.bus.store import Tx
 
@@ -40,8 +40,8 @@ class HouseholdNotRegistered(LookupError):
     """A request for a household dispatch does not know (yet)."""
 
 
-async def request_care(tx: Tx, cmd: RequestCare) -> None:
-    await request_care_many([(tx, cmd)])
+async def request_care(tx: Tx, cmd: RequestCare, weights: Weights = WEIGHTS) -> None:
+    await request_care_many([(tx, cmd)], weights)
 
 
 @dataclass
@@ -65,7 +65,9 @@ class _Picture:
         ]
 
 
-async def request_care_many(items: list[tuple[Tx, RequestCare]]) -> None:
+async def request_care_many(
+    items: list[tuple[Tx, RequestCare]], weights: Weights = WEIGHTS
+) -> None:
     conn = items[0][0].conn
     cmds = [cmd for _, cmd in items]
     picture = await _read_picture(items[0][0], cmds)
@@ -110,7 +112,7 @@ async def request_care_many(items: list[tuple[Tx, RequestCare]]) -> None:
             cmd.request_id, home, cmd.start_date, picture.histories[cmd.household_id]
         )
         ranked = shortlist(
-            req, picture.pool(home.street, cmd.start_date), WEIGHTS, cmd.start_date, SHORTLIST_SIZE
+            req, picture.pool(home.street, cmd.start_date), weights, cmd.start_date, SHORTLIST_SIZE
         )
         if not ranked.ranked:
             await _unmet(tx, row, ranked.summary)

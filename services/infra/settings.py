@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", description="auto | json | console")
     log_level: str = "INFO"
     nats_port: int = Field(default=4223, description="Port of the embedded nats-server.")
+    matching_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Dispatch matching weights that differ from the defaults, as JSON, e.g. "
+        '{"distance": 2.0, "workload": 1.0} (names: docs/matching.md).',
+    )
 
     @field_validator("time_zone")
     @classmethod
