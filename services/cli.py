@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
-from services.cli_dispatch import assess, import_app, round_
+from services.cli_dispatch import assess, import_app, notices_app, round_
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
@@ -31,6 +31,7 @@ app = typer.Typer(
 contracts_app = typer.Typer(help="Wire contracts (JSON Schema, AsyncAPI).", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(import_app, name="import")
+app.add_typer(notices_app, name="notices")
 app.command()(assess)
 app.command(name="round")(round_)
 console = Console()

@@ -1,10 +1,12 @@
-"""Dispatch commands: `homecare import households|caregivers FILE` and `homecare assess FILE`."""
+"""Dispatch commands: `homecare import households|caregivers FILE`, `homecare assess FILE`,
+`homecare round YYYY-MM` and `homecare notices close`."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +32,7 @@ FileArg = Annotated[
     ),
 ]
 DryRun = Annotated[bool, typer.Option(help="Check the file only; send nothing.")]
+notices_app = typer.Typer(help="The 3-day public notices (B2 own-child caregivers).")
 
 
 @import_app.command("households")
@@ -78,15 +81,23 @@ def _report(bad: list[BadRow]) -> None:
 
 
 async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float = 60.0) -> None:
+    subject, consumer = SUBJECTS[kind]
+    applied = await _send_and_wait(
+        servers, "homecare-import", [(subject, row.payload) for row in good], consumer, wait
+    )
+    if applied:
+        console.print("dispatch has applied them (unchanged rows change nothing)")
+
+
+async def _send_and_wait(
+    servers: list[str], name: str, items: list[tuple[str, Any]], consumer: str, wait: float
+) -> bool:
+    """Send commands to dispatch and wait until its consumer has applied everything sent."""
     from services.client import BusClient, until
 
-    subject, consumer = SUBJECTS[kind]
-    async with await BusClient.connect_once(servers, "homecare-import") as client:
-        await client.send_many(
-            [(subject, row.payload) for row in good],
-            timeout=30,
-        )
-        console.print(f"sent {len(good)} to dispatch; waiting for it to apply them ...")
+    async with await BusClient.connect_once(servers, name) as client:
+        await client.send_many(items, timeout=30)
+        console.print(f"sent {len(items)} to dispatch; waiting for it to apply them ...")
         try:
             await until(
                 lambda: client.caught_up(subjects.DISPATCH_STREAM, consumer), "dispatch", wait
@@ -96,8 +107,8 @@ async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float
                 "[yellow]dispatch has not applied them all yet; they are stored "
                 "and will be applied when it runs[/yellow]"
             )
-            return
-        console.print("dispatch has applied them (unchanged rows change nothing)")
+            return False
+    return True
 
 
 def assess(
@@ -183,3 +194,44 @@ def round_(
             a.status,
         )
     console.print(table)
+
+
+@notices_app.command("close")
+def close_notices(
+    on: Annotated[
+        str | None,
+        typer.Option(
+            help="Close notices whose last day ended before this date (YYYY-MM-DD); "
+            "default: today. A date after dispatch's today counts as its today."
+        ),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for dispatch.")] = 30.0,
+) -> None:
+    """Confirm every public notice whose three days passed without objection: the
+    applications are approved and their categories take effect (CategoryApproved). Meant to
+    run once a day (cron or a systemd timer); running it twice changes nothing."""
+    from contracts.dispatch.eligibility_v1 import CloseNotices
+
+    settings = Settings()
+    try:
+        day = date.fromisoformat(on) if on else datetime.now(settings.tz).date()
+    except ValueError as exc:
+        typer.echo(f"--on {on!r}: the date is YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        applied = asyncio.run(
+            _send_and_wait(
+                settings.client_servers(),
+                "homecare-notices",
+                [(subjects.CLOSE_NOTICES, CloseNotices(on=day))],
+                "dispatch_close_notices",
+                wait,
+            )
+        )
+    except Exception as exc:
+        typer.echo(
+            f"could not reach NATS at {','.join(settings.client_servers())}: {exc!r}", err=True
+        )
+        raise typer.Exit(2) from exc
+    if applied:
+        console.print(f"dispatch closed the notices that ended before {day.isoformat()}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.dispatch.application import Application
 from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
 from contracts.dispatch.values import Certificate
 from contracts.scheduling.v1 import CompleteVisit
@@ -76,4 +78,39 @@ async def until_registered(watcher: BusWatcher, caregivers: int, households: int
         ),
         "the registry",
         timeout=30,
+    )
+
+
+ELDER = {
+    "sex": "F",
+    "birth_date": "1940-03-02",
+    "self_care": "needs_help",
+    "can_work": False,
+    "has_income": True,
+    "has_legal_supporter": True,
+    "has_children": True,
+    "seriously_ill_certified": False,
+    "unemployed": False,
+}
+B2_ELDER = ELDER | {
+    "birth_date": "1950-01-01",
+    "self_care": "unable",
+    "seriously_ill_certified": True,
+}
+
+
+def application_form(
+    hid: str, elder: dict[str, Any], received: str = "2026-11-05", income: str = "5000.00"
+) -> Application:
+    return Application.model_validate(
+        {
+            "household_id": hid,
+            "received_on": received,
+            "hukou_local": True,
+            "resides_locally": True,
+            "on_dibao": False,
+            "monthly_income": income,
+            "wants_service": True,
+            "elders": [elder],
+        }
     )

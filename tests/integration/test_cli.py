@@ -7,17 +7,19 @@ import json
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import household
+from builders import B2_ELDER, application_form, household
 from conftest import eventually
 
 from contracts import subjects
 from services.client import BusClient
 from services.demo.watch import BusWatcher
 from services.dispatch.store import households
+from services.infra.clock import SimulatedClock
 from services.infra.db import create_engine_for, schema_for
 from services.infra.nats_server import free_port
 from services.infra.settings import Settings
@@ -296,3 +298,39 @@ async def test_round_lists_its_applications_in_order(
     ]  # H3 came after the 10th: December's round
     code, _, err = await run("round", "November", env=env)
     assert code == 2 and "YYYY-MM" in err
+
+
+async def test_notices_close_confirms_a_quiet_notice(
+    system: System, client: BusClient, settings: Settings, clock: SimulatedClock
+) -> None:
+    from contracts.dispatch.eligibility_v1 import DecideApplication, SubmitApplication
+
+    await client.send(
+        subjects.SUBMIT_APPLICATION,
+        SubmitApplication(
+            application_id="AP-B2",
+            form=application_form("H1", B2_ELDER, received="2026-11-02"),
+            child_caregiver_id="C9",
+        ),
+    )
+    env = clean_env(HOMECARE_NATS_URL=str(settings.nats_url))
+
+    async def status_is(status: str) -> bool:
+        code, out, _ = await run("round", "2026-11", "--json", env=env)
+        return code == 0 and f'"status": "{status}"' in out
+
+    await eventually(lambda: status_is("assessed"), "the application")
+    await client.send(
+        subjects.DECIDE_APPLICATION,
+        DecideApplication(application_id="AP-B2", approve=True, decided_by="officer"),
+    )
+    await eventually(lambda: status_is("notice"), "the public notice")
+    code, out, _ = await run("notices", "close", env=env)  # day 1 of 3: nothing to close
+    assert code == 0 and "closed" in out
+    assert await status_is("notice")
+    clock.advance(timedelta(days=4))
+    code, out, _ = await run("notices", "close", "--on", "2026-11-30", env=env)
+    assert code == 0, out
+    assert await status_is("approved")
+    code, _, err = await run("notices", "close", "--on", "2026-13-01", env=env)
+    assert code == 2 and "YYYY-MM-DD" in err

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from builders import B2_ELDER, ELDER, application_form
 from faststream.nats import TestNatsBroker
 from routing_helpers import emitted, send
 
 from contracts import subjects as s
-from contracts.dispatch.application import Application
 from contracts.dispatch.eligibility_v1 import (
     CloseNotices,
     DecideApplication,
@@ -24,39 +23,6 @@ from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ELDER = {
-    "sex": "F",
-    "birth_date": "1940-03-02",
-    "self_care": "needs_help",
-    "can_work": False,
-    "has_income": True,
-    "has_legal_supporter": True,
-    "has_children": True,
-    "seriously_ill_certified": False,
-    "unemployed": False,
-}
-B2_ELDER = ELDER | {
-    "birth_date": "1950-01-01",
-    "self_care": "unable",
-    "seriously_ill_certified": True,
-}
-
-
-def form(
-    hid: str, elder: dict[str, Any], received: str = "2026-11-05", income: str = "5000.00"
-) -> Application:
-    return Application.model_validate(
-        {
-            "household_id": hid,
-            "received_on": received,
-            "hukou_local": True,
-            "resides_locally": True,
-            "on_dibao": False,
-            "monthly_income": income,
-            "wants_service": True,
-            "elders": [elder],
-        }
-    )
 
 
 @pytest.fixture
@@ -69,7 +35,9 @@ async def test_approved_application_sets_the_category_from_its_round(dispatch: S
         await send(
             broker,
             s.SUBMIT_APPLICATION,
-            SubmitApplication(application_id="AP1", form=form("H1", ELDER, income="500.00")),
+            SubmitApplication(
+                application_id="AP1", form=application_form("H1", ELDER, income="500.00")
+            ),
         )
         await send(
             broker,
@@ -94,7 +62,7 @@ async def test_refusal_needs_a_reason_and_a_decision_is_final(dispatch: Service)
         await send(
             broker,
             s.SUBMIT_APPLICATION,
-            SubmitApplication(application_id="AP1", form=form("H1", ELDER)),
+            SubmitApplication(application_id="AP1", form=application_form("H1", ELDER)),
         )
         await send(
             broker,
@@ -134,7 +102,9 @@ async def test_b2_child_caregiver_needs_three_quiet_days(
                 broker,
                 s.SUBMIT_APPLICATION,
                 SubmitApplication(
-                    application_id=app_id, form=form(hid, B2_ELDER), child_caregiver_id="C9"
+                    application_id=app_id,
+                    form=application_form(hid, B2_ELDER),
+                    child_caregiver_id="C9",
                 ),
             )
             await send(
@@ -180,7 +150,9 @@ async def test_b2_child_caregiver_needs_three_quiet_days(
 async def test_resubmitted_after_objection_can_be_decided_again(
     dispatch: Service, clock: SimulatedClock
 ) -> None:
-    b2 = SubmitApplication(application_id="AP1", form=form("H1", B2_ELDER), child_caregiver_id="C9")
+    b2 = SubmitApplication(
+        application_id="AP1", form=application_form("H1", B2_ELDER), child_caregiver_id="C9"
+    )
     approve = DecideApplication(application_id="AP1", approve=True, decided_by="o")
     async with TestNatsBroker(dispatch.broker) as broker:
         await send(broker, s.SUBMIT_APPLICATION, b2)
@@ -205,7 +177,9 @@ async def test_registration_update_keeps_the_approved_category(dispatch: Service
         await send(
             broker,
             s.SUBMIT_APPLICATION,
-            SubmitApplication(application_id="AP1", form=form("H1", ELDER, income="500.00")),
+            SubmitApplication(
+                application_id="AP1", form=application_form("H1", ELDER, income="500.00")
+            ),
         )
         await send(
             broker,
