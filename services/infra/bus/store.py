@@ -20,7 +20,10 @@ from contracts.subjects import dlq_subject
 from contracts.system.v1 import DeadLettered
 from services.infra.bus.tables import PlumbingTables
 from services.infra.clock import Clock
+from services.infra.logging import get_logger
 from services.infra.upsert import insert_ignore
+
+log = get_logger("homecare.store")
 
 
 class Tx:
@@ -153,7 +156,10 @@ class MessageStore:
 
     def _committed(self) -> None:
         for listener in self._committed_listeners:
-            listener()
+            try:
+                listener()
+            except Exception as exc:  # the commit stands; a listener must not undo its answer
+                log.error("commit listener failed", error=repr(exc))
 
     @asynccontextmanager
     async def _serialized(self) -> AsyncIterator[None]:
@@ -225,11 +231,18 @@ class MessageStore:
                         group.append(unit)
                 try:
                     await self._run_group(group)
-                except BaseException as exc:  # cancelled at shutdown: nobody waits forever
-                    for unit in group:
+                except BaseException as exc:
+                    # Nobody may wait forever: this group's callers get the error; when the
+                    # task itself is cancelled (shutdown), so do those still waiting.
+                    unanswered = group + (
+                        list(self._waiting) if not isinstance(exc, Exception) else []
+                    )
+                    for unit in unanswered:
                         if not unit.done.done():
                             unit.done.set_exception(exc)
-                    raise
+                    if not isinstance(exc, Exception):
+                        self._waiting.clear()
+                        raise
 
     async def _run_group(self, group: list[_Unit]) -> None:
         if len(group) == 1:
@@ -248,11 +261,11 @@ class MessageStore:
                 await self._run_unit(unit)
             return
         self.groups += 1
-        if any(tx.emitted for tx in txs):
-            self._committed()
         for unit, result in zip(group, claimed, strict=True):
             if not unit.done.done():
                 unit.done.set_result(result)
+        if any(tx.emitted for tx in txs):
+            self._committed()
 
     async def _claim(self, conn: AsyncConnection, group: list[_Unit]) -> list[bool]:
         """The inbox for a whole group: one query for what was done before, one insert."""
