@@ -253,7 +253,8 @@ async def test_own_child_serves_only_after_the_b2_notice(dispatch: Service, tmp_
     whose public notice passed, may serve H1."""
     from datetime import timedelta
 
-    from test_approval import B2_ELDER, form
+    from builders import B2_ELDER
+    from builders import application_form as form
 
     from contracts.dispatch.eligibility_v1 import (
         CloseNotices,
@@ -315,7 +316,8 @@ async def test_own_child_serves_only_after_the_b2_notice(dispatch: Service, tmp_
 
 
 async def test_approval_rules_for_children_and_the_ineligible(dispatch: Service) -> None:
-    from test_approval import ELDER, form
+    from builders import ELDER
+    from builders import application_form as form
 
     from contracts.dispatch.eligibility_v1 import DecideApplication, SubmitApplication
 
