@@ -39,6 +39,7 @@ from services.infra.bus.streams import (
 from services.infra.bus.tables import PlumbingTables
 from services.infra.clock import Clock
 from services.infra.db import create_engine_for, ensure_sqlite_dir, schema_for
+from services.infra.jobs import Job, JobRunner
 from services.infra.logging import get_logger
 from services.infra.migrate import upgrade_to_head
 from services.infra.settings import Settings
@@ -90,6 +91,9 @@ class Service:
             description=f"homecare {name} service",
         )
         self.relay: OutboxRelay | None = None
+        self.jobs: JobRunner | None = None
+        self._scheduled: list[Job] = []
+        self._job_runs: sa.Table | None = None
         self.consumers: list[str] = []
         self._durables: list[DurableSpec] = []
         self.started_at: datetime | None = None
@@ -186,6 +190,12 @@ class Service:
             subject, title=f"{self.name}_answers_{payload.TYPE}", description=description
         )(responder)
 
+    def schedule(self, job: Job, runs: sa.Table) -> None:
+        """A job on the service clock, run once per fire time across instances (``runs``:
+        this service's job_runs table, see infra/jobs.py)."""
+        self._scheduled.append(job)
+        self._job_runs = runs
+
     def emits(self, subject: str, payload: type[Payload], description: str) -> None:
         """Document an event this service publishes (through the outbox) in AsyncAPI."""
         self.broker.publisher(
@@ -215,6 +225,16 @@ class Service:
         await self.broker.start()
         self.relay = OutboxRelay(self.store, js, batch=self.settings.relay_batch)
         self.relay.start()
+        if self._scheduled:
+            assert self._job_runs is not None
+            self.jobs = JobRunner(
+                self.store,
+                self._job_runs,
+                self._scheduled,
+                self.instance,
+                self.settings.job_tick_seconds,
+            )
+            self.jobs.start()
         self.started_at = self.clock.now()
         self.log.info("service started", instance=self.instance, consumers=self.consumers)
 
@@ -228,7 +248,9 @@ class Service:
         await self.disconnect()
 
     async def stop_consuming(self) -> None:
-        """No new fetches; what the last ones brought is handled or handed back (NAK)."""
+        """No new jobs or fetches; what the last fetches brought is handled or handed back."""
+        if self.jobs:
+            await self.jobs.stop()
         await self._finish_fetches()
 
     async def disconnect(self) -> None:

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", description="auto | json | console")
     log_level: str = "INFO"
     nats_port: int = Field(default=4223, description="Port of the embedded nats-server.")
+    shifts_at: str = Field(
+        default="18:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="When scheduling generates the next day's shifts, HH:MM in time_zone.",
+    )
+    job_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often scheduled jobs look for due fire times."
+    )
     matching_weights: dict[str, float] = Field(
         default_factory=dict,
         description="Dispatch matching weights that differ from the defaults, as JSON, e.g. "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
+
 from contracts import subjects
 from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.scheduling.v1 import (
@@ -15,10 +17,11 @@ from contracts.scheduling.v1 import (
     VisitRejected,
 )
 from services.infra.clock import Clock
+from services.infra.jobs import Job
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling import handlers
-from services.scheduling.store import metadata, plumbing
+from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
 
@@ -52,6 +55,16 @@ def build(settings: Settings, clock: Clock) -> Service:
         svc.once("complete_visit", handlers.complete_visit),
         durable="complete_visit",
         description="Check-in and check-out of a shift",
+    )
+    hour, minute = (int(part) for part in settings.shifts_at.split(":"))
+    svc.schedule(
+        Job(
+            "evening_shifts",
+            CronTrigger(hour=hour, minute=minute, timezone=settings.tz),
+            handlers.evening_shifts,
+            description="Generate tomorrow's shifts and send the shift messages",
+        ),
+        job_runs,
     )
     svc.emits(
         subjects.CARER_SHIFT_PATTERN, ShiftScheduled, "Shift message on the caregiver's own subject"

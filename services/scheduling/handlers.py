@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,6 +97,11 @@ async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
         subjects.SHIFTS_GENERATED,
         ShiftsGenerated(date=cmd.date, created=created, already_present=present),
     )
+
+
+async def evening_shifts(tx: Tx, fire_time: datetime) -> None:
+    """The evening job: tomorrow's shifts (and their messages to the caregivers)."""
+    await generate_shifts(tx, GenerateShifts(date=fire_time.date() + timedelta(days=1)))
 
 
 async def _create_shift(tx: Tx, a: Any, day: date) -> bool:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.infra.bus.tables import plumbing_tables
+from services.infra.jobs import job_runs_table
 
 metadata = sa.MetaData()
 plumbing = plumbing_tables(metadata)
+job_runs = job_runs_table(metadata)
 
 assignments = sa.Table(
     "assignments",
