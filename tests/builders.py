@@ -7,7 +7,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.dispatch.application import Application
-from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
+from contracts.dispatch.v1 import (
+    CaregiverAssigned,
+    RegisterCaregiver,
+    RegisterHousehold,
+    RequestCare,
+)
 from contracts.dispatch.values import Certificate
 from contracts.scheduling.v1 import CompleteVisit
 from services.demo.watch import BusWatcher
@@ -68,6 +73,27 @@ def visit(shift_id: str, cid: str, day: date) -> CompleteVisit:
     )
 
 
+async def one_assignment(client: Any) -> BusWatcher:
+    """On the running system: C1 registered, H1 registered and assigned to C1 (mode auto);
+    the watcher that saw it, still watching."""
+    from contracts import subjects
+
+    watcher = BusWatcher(client.nc)
+    await watcher.start()
+    await client.send_many(
+        [
+            (subjects.REGISTER_CAREGIVER, caregiver("C1")),
+            (subjects.REGISTER_HOUSEHOLD, household("H1")),
+        ]
+    )
+    await until_registered(watcher, caregivers=1, households=1)
+    await client.send(subjects.REQUEST_CARE, request("H1"))
+    await watcher.wait_until(
+        lambda: watcher.by_type["dispatch.CaregiverAssigned"] == 1, "assignment", timeout=20
+    )
+    return watcher
+
+
 async def until_registered(watcher: BusWatcher, caregivers: int, households: int) -> None:
     """Both registrations applied: a request matched before its caregivers are known
     would be answered from an incomplete registry."""
@@ -113,4 +139,21 @@ def application_form(
             "wants_service": True,
             "elders": [elder],
         }
+    )
+
+
+def assignment_event(
+    household_id: str, caregiver_id: str, window: tuple[time, time] = (time(9), time(11))
+) -> CaregiverAssigned:
+    """What scheduling hears from dispatch when a caregiver is assigned (from 2026-11-01)."""
+    return CaregiverAssigned(
+        assignment_id=f"AS-{household_id}",
+        request_id=f"R-{household_id}",
+        household_id=household_id,
+        caregiver_id=caregiver_id,
+        station_id="S1",
+        address="五一路1号",
+        start_date=date(2026, 11, 1),
+        visit_window=window,
+        decided_by="auto",
     )

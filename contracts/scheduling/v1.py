@@ -35,6 +35,53 @@ class CompleteVisit(Payload):
         return self
 
 
+class CheckIn(Payload):
+    """Command from a caregiver's phone: arrived at the household for this shift."""
+
+    TYPE = "scheduling.CheckIn"
+    shift_id: Ref
+    caregiver_id: Id
+    at: datetime
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class CheckOut(Payload):
+    """Command from a caregiver's phone: leaving the household; completes the visit begun by
+    the shift's check-in."""
+
+    TYPE = "scheduling.CheckOut"
+    shift_id: Ref
+    caregiver_id: Id
+    at: datetime
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class VisitCheckedIn(Payload):
+    """Event: the caregiver is at the household (the station's board shows it covered)."""
+
+    TYPE = "scheduling.VisitCheckedIn"
+    shift_id: Ref
+    household_id: Id
+    caregiver_id: Id
+    date: date
+    at: datetime
+
+
+class VisitMissed(Payload):
+    """Event for the station: no check-in by the end of the visit window plus the grace."""
+
+    TYPE = "scheduling.VisitMissed"
+    shift_id: Ref
+    household_id: Id
+    caregiver_id: Id
+    station_id: Id
+    date: date
+    visit_window: VisitWindow
+    grace_minutes: int = Field(ge=0)
+
+
 class ShiftScheduled(Payload):
     """Shift message, sent on the caregiver's own subject ``homecare.carer.<id>.shift.v1``."""
 

@@ -160,7 +160,7 @@ class JobRunner:
             if claimed:
                 await job.work(tx, fire_time)
         if claimed:
-            log.info("scheduled job ran", job=job.name, fire_time=fire_time.isoformat())
+            log.debug("scheduled job ran", job=job.name, fire_time=fire_time.isoformat())
         return claimed
 
 

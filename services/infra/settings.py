@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="When scheduling generates the next day's shifts, HH:MM in time_zone.",
     )
+    missed_visit_grace_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="A shift without check-in this long after its window ends is a missed visit.",
+    )
     job_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often scheduled jobs look for due fire times."
     )

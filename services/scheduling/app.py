@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
 from contracts import subjects
 from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
+from contracts.envelope import Payload
 from contracts.scheduling.v1 import (
+    CheckIn,
+    CheckOut,
     CompleteVisit,
     GenerateShifts,
     ShiftScheduled,
     ShiftsGenerated,
+    VisitCheckedIn,
     VisitCompleted,
+    VisitMissed,
     VisitRejected,
 )
 from services.infra.clock import Clock
@@ -25,37 +33,57 @@ from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
 
+# (subject, payload, use case, consumer name, description)
+COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
+    (
+        subjects.CAREGIVER_ASSIGNED,
+        CaregiverAssigned,
+        handlers.record_assignment,
+        "on_caregiver_assigned",
+        "Keep the active assignments",
+    ),
+    (
+        subjects.ASSIGNMENT_ENDED,
+        AssignmentEnded,
+        handlers.end_assignment,
+        "on_assignment_ended",
+        "Stop making shifts for an ended assignment",
+    ),
+    (
+        subjects.GENERATE_SHIFTS,
+        GenerateShifts,
+        handlers.generate_shifts,
+        "generate_shifts",
+        "Create a day's shifts and shift messages",
+    ),
+    (
+        subjects.COMPLETE_VISIT,
+        CompleteVisit,
+        handlers.complete_visit,
+        "complete_visit",
+        "Check-in and check-out of a shift",
+    ),
+    (subjects.CHECK_IN, CheckIn, handlers.check_in, "check_in", "A caregiver arrived for a shift"),
+    (
+        subjects.CHECK_OUT,
+        CheckOut,
+        handlers.check_out,
+        "check_out",
+        "A caregiver left: the visit is complete",
+    ),
+)
+
 
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
-    svc.consume(
-        subjects.CAREGIVER_ASSIGNED,
-        CaregiverAssigned,
-        svc.once("on_caregiver_assigned", handlers.record_assignment),
-        durable="on_caregiver_assigned",
-        description="Keep the active assignments",
-    )
-    svc.consume(
-        subjects.ASSIGNMENT_ENDED,
-        AssignmentEnded,
-        svc.once("on_assignment_ended", handlers.end_assignment),
-        durable="on_assignment_ended",
-        description="Stop making shifts for an ended assignment",
-    )
-    svc.consume(
-        subjects.GENERATE_SHIFTS,
-        GenerateShifts,
-        svc.once("generate_shifts", handlers.generate_shifts),
-        durable="generate_shifts",
-        description="Create a day's shifts and shift messages",
-    )
-    svc.consume(
-        subjects.COMPLETE_VISIT,
-        CompleteVisit,
-        svc.once("complete_visit", handlers.complete_visit),
-        durable="complete_visit",
-        description="Check-in and check-out of a shift",
-    )
+    for subject, payload, use_case, consumer, description in COMMANDS:
+        svc.consume(
+            subject,
+            payload,
+            svc.once(consumer, use_case),
+            durable=consumer,
+            description=description,
+        )
     hour, minute = (int(part) for part in settings.shifts_at.split(":"))
     svc.schedule(
         Job(
@@ -66,10 +94,23 @@ def build(settings: Settings, clock: Clock) -> Service:
         ),
         job_runs,
     )
+    grace = timedelta(minutes=settings.missed_visit_grace_minutes)
+    svc.schedule(
+        Job(
+            "missed_visits",
+            CronTrigger(minute="*/5", timezone=settings.tz),
+            partial(handlers.missed_visits, grace=grace),
+            misfire_grace=timedelta(hours=1),  # the latest run finds every missed visit anyway
+            description="Alert the station about shifts without check-in",
+        ),
+        job_runs,
+    )
     svc.emits(
         subjects.CARER_SHIFT_PATTERN, ShiftScheduled, "Shift message on the caregiver's own subject"
     )
     svc.emits(subjects.SHIFTS_GENERATED, ShiftsGenerated, "A day's shifts were generated")
     svc.emits(subjects.VISIT_COMPLETED, VisitCompleted, "A verified visit")
     svc.emits(subjects.VISIT_REJECTED, VisitRejected, "A check-in/out that was refused")
+    svc.emits(subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household")
+    svc.emits(subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace")
     return svc

@@ -10,16 +10,26 @@ import sqlalchemy as sa
 from contracts import subjects
 from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.scheduling.v1 import (
+    CheckIn,
+    CheckOut,
     CompleteVisit,
     GenerateShifts,
     ShiftScheduled,
     ShiftsGenerated,
+    VisitCheckedIn,
     VisitCompleted,
+    VisitMissed,
     VisitRejected,
 )
 from services.infra.bus.store import Tx
 from services.infra.upsert import insert_ignore, upsert
-from services.scheduling.model import ShiftView, shift_id_for, visit_id_for, visit_problem
+from services.scheduling.model import (
+    ShiftView,
+    is_missed,
+    shift_id_for,
+    visit_id_for,
+    visit_problem,
+)
 from services.scheduling.store import assignments, generated_days, shifts, visits
 
 # Taken by both use cases that read assignments and generated days and then write shifts, so
@@ -138,19 +148,115 @@ async def _create_shift(tx: Tx, a: Any, day: date) -> bool:
 
 
 async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
-    row = (
-        await tx.conn.execute(sa.select(shifts).where(shifts.c.shift_id == cmd.shift_id))
-    ).first()
-    view = ShiftView(row.shift_id, row.caregiver_id, row.date, row.visited) if row else None
-    visit_day = cmd.checked_in_at.astimezone(tx.clock.tz).date()
-    problem = visit_problem(view, cmd.caregiver_id, visit_day)
-    if problem:
-        await tx.emit(
-            subjects.VISIT_REJECTED,
-            VisitRejected(shift_id=cmd.shift_id, caregiver_id=cmd.caregiver_id, reason=problem),
-        )
+    """Check-in and check-out at once (a phone that was offline sends both)."""
+    row = await _shift(tx, cmd.shift_id)
+    if await _refused(tx, row, cmd.shift_id, cmd.caregiver_id, cmd.checked_in_at):
         return
-    assert row is not None
+    await _record_visit(tx, row, cmd.checked_in_at, cmd.checked_out_at, cmd.latitude, cmd.longitude)
+
+
+async def check_in(tx: Tx, cmd: CheckIn) -> None:
+    row = await _shift(tx, cmd.shift_id)
+    if await _refused(tx, row, cmd.shift_id, cmd.caregiver_id, cmd.at):
+        return
+    if row.checked_in_at is not None:
+        return await _reject(tx, cmd.shift_id, cmd.caregiver_id, "already checked in")
+    await tx.conn.execute(
+        sa.update(shifts)
+        .where(shifts.c.shift_id == row.shift_id)
+        .values(
+            checked_in_at=cmd.at, check_in_latitude=cmd.latitude, check_in_longitude=cmd.longitude
+        )
+    )
+    await tx.emit(
+        subjects.VISIT_CHECKED_IN,
+        VisitCheckedIn(
+            shift_id=row.shift_id,
+            household_id=row.household_id,
+            caregiver_id=row.caregiver_id,
+            date=row.date,
+            at=cmd.at,
+        ),
+    )
+
+
+async def check_out(tx: Tx, cmd: CheckOut) -> None:
+    row = await _shift(tx, cmd.shift_id)
+    if await _refused(tx, row, cmd.shift_id, cmd.caregiver_id, cmd.at):
+        return
+    if row.checked_in_at is None:
+        return await _reject(tx, cmd.shift_id, cmd.caregiver_id, "check-out without check-in")
+    checked_in = _in_zone(row.checked_in_at, tx.clock.tz)
+    if cmd.at < checked_in:
+        return await _reject(tx, cmd.shift_id, cmd.caregiver_id, "check-out before check-in")
+    latitude = row.check_in_latitude if row.check_in_latitude is not None else cmd.latitude
+    longitude = row.check_in_longitude if row.check_in_longitude is not None else cmd.longitude
+    await _record_visit(tx, row, checked_in, cmd.at, latitude, longitude)
+
+
+async def missed_visits(tx: Tx, fire_time: datetime, grace: timedelta) -> None:
+    """The station's alert for every shift of today or yesterday with no check-in by the end
+    of its window plus ``grace``; each shift is reported once."""
+    candidates = await tx.conn.execute(
+        sa.select(shifts, assignments.c.station_id)
+        .join(assignments, assignments.c.assignment_id == shifts.c.assignment_id)
+        .where(
+            shifts.c.date <= fire_time.date(),
+            shifts.c.date >= fire_time.date() - timedelta(days=1),
+            shifts.c.checked_in_at.is_(None),
+            shifts.c.visited.is_(False),
+            shifts.c.missed_alerted.is_(False),
+        )
+        .order_by(shifts.c.date, shifts.c.shift_id)
+    )
+    for row in candidates.all():
+        if not is_missed(row.date, row.visit_end, grace, fire_time):
+            continue
+        await tx.conn.execute(
+            sa.update(shifts).where(shifts.c.shift_id == row.shift_id).values(missed_alerted=True)
+        )
+        await tx.emit(
+            subjects.VISIT_MISSED,
+            VisitMissed(
+                shift_id=row.shift_id,
+                household_id=row.household_id,
+                caregiver_id=row.caregiver_id,
+                station_id=row.station_id,
+                date=row.date,
+                visit_window=(row.visit_start, row.visit_end),
+                grace_minutes=int(grace.total_seconds() // 60),
+            ),
+        )
+
+
+async def _shift(tx: Tx, shift_id: str) -> Any:
+    return (await tx.conn.execute(sa.select(shifts).where(shifts.c.shift_id == shift_id))).first()
+
+
+async def _refused(tx: Tx, row: Any, shift_id: str, caregiver_id: str, at: datetime) -> bool:
+    """Tell the phone why a check-in/out cannot be accepted (True), or accept it (False)."""
+    view = ShiftView(row.shift_id, row.caregiver_id, row.date, row.visited) if row else None
+    problem = visit_problem(view, caregiver_id, at.astimezone(tx.clock.tz).date())
+    if problem:
+        await _reject(tx, shift_id, caregiver_id, problem)
+    return problem is not None
+
+
+async def _reject(tx: Tx, shift_id: str, caregiver_id: str, reason: str) -> None:
+    await tx.emit(
+        subjects.VISIT_REJECTED,
+        VisitRejected(shift_id=shift_id, caregiver_id=caregiver_id, reason=reason),
+    )
+
+
+async def _record_visit(
+    tx: Tx,
+    row: Any,
+    checked_in_at: datetime,
+    checked_out_at: datetime,
+    latitude: float | None,
+    longitude: float | None,
+) -> None:
     visit_id = visit_id_for(row.shift_id)
     await tx.conn.execute(
         sa.insert(visits).values(
@@ -159,14 +265,16 @@ async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
             household_id=row.household_id,
             caregiver_id=row.caregiver_id,
             date=row.date,
-            checked_in_at=cmd.checked_in_at,
-            checked_out_at=cmd.checked_out_at,
-            latitude=cmd.latitude,
-            longitude=cmd.longitude,
+            checked_in_at=checked_in_at,
+            checked_out_at=checked_out_at,
+            latitude=latitude,
+            longitude=longitude,
         )
     )
     await tx.conn.execute(
-        sa.update(shifts).where(shifts.c.shift_id == row.shift_id).values(visited=True)
+        sa.update(shifts)
+        .where(shifts.c.shift_id == row.shift_id)
+        .values(visited=True, checked_in_at=checked_in_at)
     )
     await tx.emit(
         subjects.VISIT_COMPLETED,
@@ -176,7 +284,12 @@ async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:
             household_id=row.household_id,
             caregiver_id=row.caregiver_id,
             date=row.date,
-            checked_in_at=cmd.checked_in_at,
-            checked_out_at=cmd.checked_out_at,
+            checked_in_at=checked_in_at,
+            checked_out_at=checked_out_at,
         ),
     )
+
+
+def _in_zone(moment: datetime, tz: Any) -> datetime:
+    """SQLite gives back naive datetimes: they were written in the clock's zone."""
+    return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 
 def shift_id_for(household_id: str, day: date) -> str:
@@ -34,3 +34,9 @@ def visit_problem(shift: ShiftView | None, caregiver_id: str, visit_day: date) -
     if visit_day != shift.date:
         return f"check-in on {visit_day}, shift is on {shift.date}"
     return None
+
+
+def is_missed(day: date, window_end: time, grace: timedelta, now: datetime) -> bool:
+    """No check-in by the end of the visit window plus the grace is a missed visit."""
+    deadline = datetime.combine(day, window_end, tzinfo=now.tzinfo) + grace
+    return now >= deadline

@@ -36,6 +36,12 @@ shifts = sa.Table(
     sa.Column("visit_start", sa.Time, nullable=False),
     sa.Column("visit_end", sa.Time, nullable=False),
     sa.Column("visited", sa.Boolean, nullable=False),
+    # the check-in that began the visit (CheckIn); the visit is recorded at check-out
+    sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("check_in_latitude", sa.Float, nullable=True),
+    sa.Column("check_in_longitude", sa.Float, nullable=True),
+    # VisitMissed was sent (once per shift)
+    sa.Column("missed_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 visits = sa.Table(

@@ -39,11 +39,15 @@ from contracts.export import (
     schema_name,
 )
 from contracts.scheduling.v1 import (
+    CheckIn,
+    CheckOut,
     CompleteVisit,
     GenerateShifts,
     ShiftScheduled,
     ShiftsGenerated,
+    VisitCheckedIn,
     VisitCompleted,
+    VisitMissed,
     VisitRejected,
 )
 from contracts.system.v1 import DeadLettered, HealthQuery, HealthReport
@@ -119,6 +123,20 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         checked_out_at=AT.replace(hour=10),
     ),
     VisitRejected: VisitRejected(shift_id="SH1", caregiver_id="C0001", reason="not your shift"),
+    CheckIn: CheckIn(shift_id="SH1", caregiver_id="C0001", at=AT, latitude=38.91, longitude=121.6),
+    CheckOut: CheckOut(shift_id="SH1", caregiver_id="C0001", at=AT.replace(hour=10)),
+    VisitCheckedIn: VisitCheckedIn(
+        shift_id="SH1", household_id="H0001", caregiver_id="C0001", date=date(2026, 11, 3), at=AT
+    ),
+    VisitMissed: VisitMissed(
+        shift_id="SH1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        station_id="S01",
+        date=date(2026, 11, 3),
+        visit_window=WINDOW,
+        grace_minutes=30,
+    ),
     MonthSummaryQuery: MonthSummaryQuery(month="2026-11"),
     HealthQuery: HealthQuery(),
     DeadLettered: DeadLettered(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from builders import caregiver, household, request, until_registered, visit
+from builders import caregiver, household, one_assignment, request, until_registered, visit
 from conftest import eventually
 from nats.js.api import DeliverPolicy
 
@@ -87,17 +87,7 @@ async def test_request_to_served_day(system: System, client: BusClient) -> None:
 async def test_second_check_in_for_same_shift_is_rejected(
     system: System, client: BusClient
 ) -> None:
-    watcher = BusWatcher(client.nc)
-    await watcher.start()
-    await client.send_many(
-        [
-            (subjects.REGISTER_CAREGIVER, caregiver("C1")),
-            (subjects.REGISTER_HOUSEHOLD, household("H1")),
-        ]
-    )
-    await until_registered(watcher, caregivers=1, households=1)
-    await client.send(subjects.REQUEST_CARE, request("H1"))
-    await watcher.wait_until(lambda: watcher.by_type["dispatch.CaregiverAssigned"] == 1, "assign")
+    watcher = await one_assignment(client)
     await client.send(subjects.GENERATE_SHIFTS, GenerateShifts(date=DAY))
     await watcher.wait_until(lambda: watcher.by_type["scheduling.ShiftScheduled"] == 1, "shift")
     shift_id = "SH-H1-20261102"

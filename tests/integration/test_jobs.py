@@ -8,22 +8,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
-from builders import caregiver, household, request, until_registered
+from builders import assignment_event, one_assignment
 from conftest import SHANGHAI
 from nats.js.api import DeliverPolicy
 
 from contracts import subjects
-from contracts.dispatch.v1 import CaregiverAssigned
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import ShiftScheduled
 from services.client import BusClient
-from services.demo.watch import BusWatcher
 from services.infra.bus.store import Tx
 from services.infra.clock import SimulatedClock
 from services.infra.jobs import Job, JobRunner
@@ -55,19 +53,8 @@ async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator
 
 
 async def assigned(svc: Service, household_id: str, caregiver_id: str) -> None:
-    evt = CaregiverAssigned(
-        assignment_id=f"AS-{household_id}",
-        request_id=f"R-{household_id}",
-        household_id=household_id,
-        caregiver_id=caregiver_id,
-        station_id="S1",
-        address="五一路1号",
-        start_date=date(2026, 11, 1),
-        visit_window=(time(9), time(11)),
-        decided_by="auto",
-    )
     async with svc.store.transaction() as tx:
-        await handlers.record_assignment(tx, evt)
+        await handlers.record_assignment(tx, assignment_event(household_id, caregiver_id))
 
 
 async def shift_days(svc: Service) -> list[date]:
@@ -216,19 +203,7 @@ async def test_evening_shifts_reach_the_caregiver_on_the_bus(
     system = System(fast, clock)
     await system.start()
     try:
-        watcher = BusWatcher(client.nc)
-        await watcher.start()
-        await client.send_many(
-            [
-                (subjects.REGISTER_CAREGIVER, caregiver("C1")),
-                (subjects.REGISTER_HOUSEHOLD, household("H1")),
-            ]
-        )
-        await until_registered(watcher, caregivers=1, households=1)
-        await client.send(subjects.REQUEST_CARE, request("H1"))
-        await watcher.wait_until(
-            lambda: watcher.by_type["dispatch.CaregiverAssigned"] == 1, "assignment", timeout=20
-        )
+        watcher = await one_assignment(client)
         phone = await client.js.subscribe(
             subjects.carer_shift_subject("C1"), deliver_policy=DeliverPolicy.ALL
         )
