@@ -55,6 +55,9 @@ VISIT_MISSED = f"{ROOT}.scheduling.evt.visit_missed.v1"
 SHIFTS_GENERATED = f"{ROOT}.scheduling.evt.shifts_generated.v1"
 CARER_SHIFT_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.shift.v1"
 CARER_SHIFT_WILDCARD = f"{ROOT}.carer.*.shift.v1"
+CARER_CANCEL_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.cancel.v1"
+PAUSE_VISITS = f"{ROOT}.scheduling.cmd.pause_visits.v1"
+VISITS_PAUSED = f"{ROOT}.scheduling.evt.visits_paused.v1"
 
 # request/reply (core NATS, not stored)
 RPC_HEALTH_PATTERN = f"{ROOT}.rpc.health.{{service}}"
@@ -69,6 +72,10 @@ SERVICES = ("dispatch", "scheduling", "billing")
 
 def carer_shift_subject(caregiver_id: str) -> str:
     return CARER_SHIFT_PATTERN.format(caregiver_id=caregiver_id)
+
+
+def carer_cancel_subject(caregiver_id: str) -> str:
+    return CARER_CANCEL_PATTERN.format(caregiver_id=caregiver_id)
 
 
 def health_subject(service: str) -> str:

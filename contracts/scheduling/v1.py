@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -99,6 +100,45 @@ class ShiftsGenerated(Payload):
     date: date
     created: int = Field(ge=0)
     already_present: int = Field(ge=0)
+    paused: int = Field(default=0, ge=0, description="Households whose visits are paused that day")
+
+
+class PauseVisits(Payload):
+    """Command (station): no visits to this household from ``first_day`` to ``last_day``
+    (in hospital, away). Shifts already made for those days are cancelled."""
+
+    TYPE = "scheduling.PauseVisits"
+    household_id: Id
+    first_day: date
+    last_day: date
+    reason: Literal["hospital", "away", "other"]
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _order(self) -> PauseVisits:
+        if self.last_day < self.first_day:
+            raise ValueError("last_day is before first_day")
+        return self
+
+
+class VisitsPaused(Payload):
+    TYPE = "scheduling.VisitsPaused"
+    household_id: Id
+    first_day: date
+    last_day: date
+    reason: str
+    cancelled_shifts: int = Field(ge=0)
+
+
+class ShiftCancelled(Payload):
+    """Sent on the caregiver's subject ``homecare.carer.<id>.cancel.v1``: do not go."""
+
+    TYPE = "scheduling.ShiftCancelled"
+    shift_id: Ref
+    caregiver_id: Id
+    household_id: Id
+    date: date
+    reason: str
 
 
 class VisitCompleted(Payload):

@@ -17,12 +17,15 @@ from contracts.scheduling.v1 import (
     CheckOut,
     CompleteVisit,
     GenerateShifts,
+    PauseVisits,
+    ShiftCancelled,
     ShiftScheduled,
     ShiftsGenerated,
     VisitCheckedIn,
     VisitCompleted,
     VisitMissed,
     VisitRejected,
+    VisitsPaused,
 )
 from services.infra.clock import Clock
 from services.infra.jobs import Job
@@ -62,6 +65,13 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         handlers.complete_visit,
         "complete_visit",
         "Check-in and check-out of a shift",
+    ),
+    (
+        subjects.PAUSE_VISITS,
+        PauseVisits,
+        handlers.pause_visits,
+        "pause_visits",
+        "No visits to a household for some days (hospital, away)",
     ),
     (subjects.CHECK_IN, CheckIn, handlers.check_in, "check_in", "A caregiver arrived for a shift"),
     (
@@ -111,6 +121,12 @@ def build(settings: Settings, clock: Clock) -> Service:
     svc.emits(subjects.SHIFTS_GENERATED, ShiftsGenerated, "A day's shifts were generated")
     svc.emits(subjects.VISIT_COMPLETED, VisitCompleted, "A verified visit")
     svc.emits(subjects.VISIT_REJECTED, VisitRejected, "A check-in/out that was refused")
+    svc.emits(
+        subjects.CARER_CANCEL_PATTERN,
+        ShiftCancelled,
+        "A shift cancelled, on the caregiver's subject",
+    )
+    svc.emits(subjects.VISITS_PAUSED, VisitsPaused, "A household's visits are paused")
     svc.emits(subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household")
     svc.emits(subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace")
     return svc

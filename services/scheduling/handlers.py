@@ -14,12 +14,15 @@ from contracts.scheduling.v1 import (
     CheckOut,
     CompleteVisit,
     GenerateShifts,
+    PauseVisits,
+    ShiftCancelled,
     ShiftScheduled,
     ShiftsGenerated,
     VisitCheckedIn,
     VisitCompleted,
     VisitMissed,
     VisitRejected,
+    VisitsPaused,
 )
 from services.infra.bus.store import Tx
 from services.infra.upsert import insert_ignore, upsert
@@ -30,7 +33,7 @@ from services.scheduling.model import (
     visit_id_for,
     visit_problem,
 )
-from services.scheduling.store import assignments, generated_days, shifts, visits
+from services.scheduling.store import assignments, generated_days, pauses, shifts, visits
 
 # Taken by both use cases that read assignments and generated days and then write shifts, so
 # neither can miss a row the other has not committed yet.
@@ -75,7 +78,8 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
         .order_by(generated_days.c.date)
     )
     for (day,) in days.all():
-        await _create_shift(tx, assignment, day)
+        if evt.household_id not in await paused_households(tx, day):
+            await _create_shift(tx, assignment, day)
 
 
 async def end_assignment(tx: Tx, evt: AssignmentEnded) -> None:
@@ -97,16 +101,77 @@ async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
         .where(assignments.c.active, assignments.c.start_date <= cmd.date)
         .order_by(assignments.c.household_id)
     )
-    created = present = 0
+    created = present = paused = 0
+    away = await paused_households(tx, cmd.date)
     for a in active.all():
-        if await _create_shift(tx, a, cmd.date):
+        if a.household_id in away:
+            paused += 1
+        elif await _create_shift(tx, a, cmd.date):
             created += 1
         else:
             present += 1
     await tx.emit(
         subjects.SHIFTS_GENERATED,
-        ShiftsGenerated(date=cmd.date, created=created, already_present=present),
+        ShiftsGenerated(date=cmd.date, created=created, already_present=present, paused=paused),
     )
+
+
+async def pause_visits(tx: Tx, cmd: PauseVisits) -> None:
+    """Keep the pause; cancel the shifts already made for those days that nobody started
+    (the caregiver hears it on their own subject)."""
+    await tx.lock(SHIFTS_LOCK)
+    await upsert(
+        tx.conn,
+        pauses,
+        {
+            "household_id": cmd.household_id,
+            "first_day": cmd.first_day,
+            "last_day": cmd.last_day,
+            "reason": cmd.reason,
+            "note": cmd.note,
+        },
+        key=["household_id", "first_day"],
+    )
+    doomed = (
+        await tx.conn.execute(
+            sa.select(shifts).where(
+                shifts.c.household_id == cmd.household_id,
+                shifts.c.date >= cmd.first_day,
+                shifts.c.date <= cmd.last_day,
+                shifts.c.visited.is_(False),
+                shifts.c.checked_in_at.is_(None),
+            )
+        )
+    ).all()
+    for row in doomed:
+        await tx.conn.execute(sa.delete(shifts).where(shifts.c.shift_id == row.shift_id))
+        await tx.emit(
+            subjects.carer_cancel_subject(row.caregiver_id),
+            ShiftCancelled(
+                shift_id=row.shift_id,
+                caregiver_id=row.caregiver_id,
+                household_id=row.household_id,
+                date=row.date,
+                reason=cmd.reason,
+            ),
+        )
+    await tx.emit(
+        subjects.VISITS_PAUSED,
+        VisitsPaused(
+            household_id=cmd.household_id,
+            first_day=cmd.first_day,
+            last_day=cmd.last_day,
+            reason=cmd.reason,
+            cancelled_shifts=len(doomed),
+        ),
+    )
+
+
+async def paused_households(tx: Tx, day: date) -> set[str]:
+    rows = await tx.conn.scalars(
+        sa.select(pauses.c.household_id).where(pauses.c.first_day <= day, pauses.c.last_day >= day)
+    )
+    return set(rows.all())
 
 
 async def evening_shifts(tx: Tx, fire_time: datetime) -> None:

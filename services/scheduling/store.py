@@ -58,6 +58,17 @@ visits = sa.Table(
     sa.Column("longitude", sa.Float, nullable=True),
 )
 
+# Days a household asked for no visit (hospital, away): no shifts are made for them.
+pauses = sa.Table(
+    "pauses",
+    metadata,
+    sa.Column("household_id", sa.String(40), primary_key=True),
+    sa.Column("first_day", sa.Date, primary_key=True),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("note", sa.String(500), nullable=True),
+)
+
 generated_days = sa.Table(
     "generated_days",
     metadata,

@@ -43,12 +43,15 @@ from contracts.scheduling.v1 import (
     CheckOut,
     CompleteVisit,
     GenerateShifts,
+    PauseVisits,
+    ShiftCancelled,
     ShiftScheduled,
     ShiftsGenerated,
     VisitCheckedIn,
     VisitCompleted,
     VisitMissed,
     VisitRejected,
+    VisitsPaused,
 )
 from contracts.system.v1 import DeadLettered, HealthQuery, HealthReport
 
@@ -123,6 +126,27 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         checked_out_at=AT.replace(hour=10),
     ),
     VisitRejected: VisitRejected(shift_id="SH1", caregiver_id="C0001", reason="not your shift"),
+    PauseVisits: PauseVisits(
+        household_id="H0001",
+        first_day=date(2026, 11, 3),
+        last_day=date(2026, 11, 9),
+        reason="hospital",
+        note="中心医院",
+    ),
+    VisitsPaused: VisitsPaused(
+        household_id="H0001",
+        first_day=date(2026, 11, 3),
+        last_day=date(2026, 11, 9),
+        reason="hospital",
+        cancelled_shifts=1,
+    ),
+    ShiftCancelled: ShiftCancelled(
+        shift_id="SH1",
+        caregiver_id="C0001",
+        household_id="H0001",
+        date=date(2026, 11, 3),
+        reason="hospital",
+    ),
     CheckIn: CheckIn(shift_id="SH1", caregiver_id="C0001", at=AT, latitude=38.91, longitude=121.6),
     CheckOut: CheckOut(shift_id="SH1", caregiver_id="C0001", at=AT.replace(hour=10)),
     VisitCheckedIn: VisitCheckedIn(

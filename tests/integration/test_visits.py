@@ -14,7 +14,7 @@ from builders import assignment_event, one_assignment
 from conftest import SHANGHAI
 
 from contracts import subjects
-from contracts.scheduling.v1 import CheckIn, CheckOut, CompleteVisit, GenerateShifts
+from contracts.scheduling.v1 import CheckIn, CheckOut, CompleteVisit, GenerateShifts, PauseVisits
 from services.client import BusClient
 from services.infra.clock import SimulatedClock
 from services.infra.jobs import JobRunner
@@ -23,7 +23,7 @@ from services.infra.settings import Settings
 from services.scheduling import app as scheduling_app
 from services.scheduling import handlers
 from services.scheduling.model import is_missed
-from services.scheduling.store import job_runs, visits
+from services.scheduling.store import job_runs, shifts, visits
 from services.system import System
 
 DAY = date(2026, 11, 2)
@@ -185,3 +185,61 @@ async def test_check_in_and_out_over_the_bus_reach_billing(
         lambda: watcher.by_type["scheduling.VisitRejected"] == 1, "refusal", timeout=20
     )
     assert watcher.by_type["scheduling.VisitCompleted"] == 1
+
+
+async def test_a_pause_cancels_made_shifts_and_skips_its_days(scheduling: Service) -> None:
+    """H1 goes to hospital from DAY to DAY+1: its DAY shift (made already) is cancelled and
+    C1 told so; DAY+1 is not made; DAY+2 is made again. H2 goes on as before."""
+    next_day, day_after = DAY + timedelta(days=1), DAY + timedelta(days=2)
+    await send(
+        scheduling,
+        handlers.pause_visits,
+        PauseVisits(household_id="H1", first_day=DAY, last_day=next_day, reason="hospital"),
+    )
+    for day in (next_day, day_after):
+        await send(scheduling, handlers.generate_shifts, GenerateShifts(date=day))
+    cancelled = await events(scheduling, subjects.carer_cancel_subject("C1"))
+    assert [(c["shift_id"], c["reason"]) for c in cancelled] == [(SHIFT, "hospital")]
+    paused = await events(scheduling, subjects.VISITS_PAUSED)
+    assert [(p["household_id"], p["cancelled_shifts"]) for p in paused] == [("H1", 1)]
+    generated = await events(scheduling, subjects.SHIFTS_GENERATED)
+    assert [(g["date"], g["created"], g["paused"]) for g in generated[1:]] == [
+        ("2026-11-03", 1, 1),
+        ("2026-11-04", 2, 0),
+    ]
+    rows = await scheduling.store.read(
+        sa.select(shifts.c.household_id, shifts.c.date).order_by(
+            shifts.c.date, shifts.c.household_id
+        )
+    )
+    assert [(r.household_id, r.date) for r in rows] == [
+        ("H2", DAY),
+        ("H2", next_day),
+        ("H1", day_after),
+        ("H2", day_after),
+    ]
+    await send(scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9)))
+    assert [e["reason"] for e in await events(scheduling, subjects.VISIT_REJECTED)] == [
+        "unknown shift"
+    ]
+
+
+async def test_a_pause_leaves_a_started_visit_alone(scheduling: Service) -> None:
+    await send(scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9)))
+    await send(
+        scheduling,
+        handlers.pause_visits,
+        PauseVisits(household_id="H1", first_day=DAY, last_day=DAY, reason="away"),
+    )
+    assert await events(scheduling, subjects.carer_cancel_subject("C1")) == []
+    await send(
+        scheduling, handlers.check_out, CheckOut(shift_id=SHIFT, caregiver_id="C1", at=at(10))
+    )
+    assert len(await events(scheduling, subjects.VISIT_COMPLETED)) == 1
+
+
+def test_a_pause_ends_on_or_after_its_first_day() -> None:
+    with pytest.raises(ValueError, match="last_day is before first_day"):
+        PauseVisits(
+            household_id="H1", first_day=DAY, last_day=DAY - timedelta(days=1), reason="away"
+        )
