@@ -56,6 +56,10 @@ SHIFTS_GENERATED = f"{ROOT}.scheduling.evt.shifts_generated.v1"
 CARER_SHIFT_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.shift.v1"
 CARER_SHIFT_WILDCARD = f"{ROOT}.carer.*.shift.v1"
 CARER_CANCEL_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.cancel.v1"
+CARER_REMINDER_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.reminder.v1"
+CARER_ALL_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.>"  # everything for one caregiver
+ACKNOWLEDGE_SHIFT = f"{ROOT}.scheduling.cmd.acknowledge_shift.v1"
+SHIFT_ACKNOWLEDGED = f"{ROOT}.scheduling.evt.shift_acknowledged.v1"
 PAUSE_VISITS = f"{ROOT}.scheduling.cmd.pause_visits.v1"
 VISITS_PAUSED = f"{ROOT}.scheduling.evt.visits_paused.v1"
 
@@ -72,6 +76,15 @@ SERVICES = ("dispatch", "scheduling", "billing")
 
 def carer_shift_subject(caregiver_id: str) -> str:
     return CARER_SHIFT_PATTERN.format(caregiver_id=caregiver_id)
+
+
+def carer_reminder_subject(caregiver_id: str) -> str:
+    return CARER_REMINDER_PATTERN.format(caregiver_id=caregiver_id)
+
+
+def carer_subjects(caregiver_id: str) -> str:
+    """Every message for one caregiver (what their phone's consumer filters on)."""
+    return CARER_ALL_PATTERN.format(caregiver_id=caregiver_id)
 
 
 def carer_cancel_subject(caregiver_id: str) -> str:

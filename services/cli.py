@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
+from services.cli_carer import carer_app
 from services.cli_dispatch import assess, import_app, notices_app, round_
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
@@ -32,6 +33,7 @@ contracts_app = typer.Typer(help="Wire contracts (JSON Schema, AsyncAPI).", no_a
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(import_app, name="import")
 app.add_typer(notices_app, name="notices")
+app.add_typer(carer_app, name="carer")
 app.command()(assess)
 app.command(name="round")(round_)
 console = Console()

@@ -95,6 +95,37 @@ class ShiftScheduled(Payload):
     visit_window: VisitWindow
 
 
+class ShiftReminder(Payload):
+    """The morning reminder of today's shift, on ``homecare.carer.<id>.reminder.v1``."""
+
+    TYPE = "scheduling.ShiftReminder"
+    shift_id: Ref
+    caregiver_id: Id
+    household_id: Id
+    address: str
+    date: date
+    visit_window: VisitWindow
+
+
+class AcknowledgeShift(Payload):
+    """Command from a caregiver's phone: the shift message (or its reminder) was received."""
+
+    TYPE = "scheduling.AcknowledgeShift"
+    shift_id: Ref
+    caregiver_id: Id
+    at: datetime
+
+
+class ShiftAcknowledged(Payload):
+    """Event for the station: the caregiver has seen this shift."""
+
+    TYPE = "scheduling.ShiftAcknowledged"
+    shift_id: Ref
+    caregiver_id: Id
+    date: date
+    at: datetime
+
+
 class ShiftsGenerated(Payload):
     TYPE = "scheduling.ShiftsGenerated"
     date: date

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="When scheduling generates the next day's shifts, HH:MM in time_zone.",
     )
+    reminders_at: str = Field(
+        default="07:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="When caregivers get the morning reminder of today's shifts, HH:MM.",
+    )
     missed_visit_grace_minutes: int = Field(
         default=30,
         ge=0,

@@ -13,12 +13,15 @@ from contracts import subjects
 from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.envelope import Payload
 from contracts.scheduling.v1 import (
+    AcknowledgeShift,
     CheckIn,
     CheckOut,
     CompleteVisit,
     GenerateShifts,
     PauseVisits,
+    ShiftAcknowledged,
     ShiftCancelled,
+    ShiftReminder,
     ShiftScheduled,
     ShiftsGenerated,
     VisitCheckedIn,
@@ -73,6 +76,13 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         "pause_visits",
         "No visits to a household for some days (hospital, away)",
     ),
+    (
+        subjects.ACKNOWLEDGE_SHIFT,
+        AcknowledgeShift,
+        handlers.acknowledge_shift,
+        "acknowledge_shift",
+        "A caregiver's phone received a shift message",
+    ),
     (subjects.CHECK_IN, CheckIn, handlers.check_in, "check_in", "A caregiver arrived for a shift"),
     (
         subjects.CHECK_OUT,
@@ -104,6 +114,17 @@ def build(settings: Settings, clock: Clock) -> Service:
         ),
         job_runs,
     )
+    hour, minute = (int(part) for part in settings.reminders_at.split(":"))
+    svc.schedule(
+        Job(
+            "morning_reminders",
+            CronTrigger(hour=hour, minute=minute, timezone=settings.tz),
+            handlers.morning_reminders,
+            misfire_grace=timedelta(hours=3),  # a reminder at noon is no reminder
+            description="Remind each caregiver of today's shifts",
+        ),
+        job_runs,
+    )
     grace = timedelta(minutes=settings.missed_visit_grace_minutes)
     svc.schedule(
         Job(
@@ -126,6 +147,12 @@ def build(settings: Settings, clock: Clock) -> Service:
         ShiftCancelled,
         "A shift cancelled, on the caregiver's subject",
     )
+    svc.emits(
+        subjects.CARER_REMINDER_PATTERN,
+        ShiftReminder,
+        "Morning reminder on the caregiver's subject",
+    )
+    svc.emits(subjects.SHIFT_ACKNOWLEDGED, ShiftAcknowledged, "A caregiver has seen a shift")
     svc.emits(subjects.VISITS_PAUSED, VisitsPaused, "A household's visits are paused")
     svc.emits(subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household")
     svc.emits(subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace")

@@ -10,12 +10,15 @@ import sqlalchemy as sa
 from contracts import subjects
 from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.scheduling.v1 import (
+    AcknowledgeShift,
     CheckIn,
     CheckOut,
     CompleteVisit,
     GenerateShifts,
     PauseVisits,
+    ShiftAcknowledged,
     ShiftCancelled,
+    ShiftReminder,
     ShiftScheduled,
     ShiftsGenerated,
     VisitCheckedIn,
@@ -163,6 +166,51 @@ async def pause_visits(tx: Tx, cmd: PauseVisits) -> None:
             last_day=cmd.last_day,
             reason=cmd.reason,
             cancelled_shifts=len(doomed),
+        ),
+    )
+
+
+async def morning_reminders(tx: Tx, fire_time: datetime) -> None:
+    """The morning job: each caregiver is reminded of today's shifts on their own subject."""
+    today = (
+        await tx.conn.execute(
+            sa.select(shifts, assignments.c.address)
+            .join(assignments, assignments.c.assignment_id == shifts.c.assignment_id)
+            .where(shifts.c.date == fire_time.date(), shifts.c.visited.is_(False))
+            .order_by(shifts.c.caregiver_id, shifts.c.visit_start, shifts.c.shift_id)
+        )
+    ).all()
+    for row in today:
+        await tx.emit(
+            subjects.carer_reminder_subject(row.caregiver_id),
+            ShiftReminder(
+                shift_id=row.shift_id,
+                caregiver_id=row.caregiver_id,
+                household_id=row.household_id,
+                address=row.address,
+                date=row.date,
+                visit_window=(row.visit_start, row.visit_end),
+            ),
+        )
+
+
+async def acknowledge_shift(tx: Tx, cmd: AcknowledgeShift) -> None:
+    """The phone confirms a shift message arrived; the first confirmation counts."""
+    row = await _shift(tx, cmd.shift_id)
+    if row is None or row.caregiver_id != cmd.caregiver_id:
+        reason = (
+            "unknown shift" if row is None else f"shift belongs to caregiver {row.caregiver_id}"
+        )
+        return await _reject(tx, cmd.shift_id, cmd.caregiver_id, reason)
+    if row.acknowledged_at is not None:
+        return
+    await tx.conn.execute(
+        sa.update(shifts).where(shifts.c.shift_id == row.shift_id).values(acknowledged_at=cmd.at)
+    )
+    await tx.emit(
+        subjects.SHIFT_ACKNOWLEDGED,
+        ShiftAcknowledged(
+            shift_id=row.shift_id, caregiver_id=row.caregiver_id, date=row.date, at=cmd.at
         ),
     )
 

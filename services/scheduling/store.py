@@ -40,6 +40,8 @@ shifts = sa.Table(
     sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("check_in_latitude", sa.Float, nullable=True),
     sa.Column("check_in_longitude", sa.Float, nullable=True),
+    # the caregiver's phone confirmed it received the shift message
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
     # VisitMissed was sent (once per shift)
     sa.Column("missed_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
 )

@@ -39,12 +39,15 @@ from contracts.export import (
     schema_name,
 )
 from contracts.scheduling.v1 import (
+    AcknowledgeShift,
     CheckIn,
     CheckOut,
     CompleteVisit,
     GenerateShifts,
     PauseVisits,
+    ShiftAcknowledged,
     ShiftCancelled,
+    ShiftReminder,
     ShiftScheduled,
     ShiftsGenerated,
     VisitCheckedIn,
@@ -146,6 +149,18 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         household_id="H0001",
         date=date(2026, 11, 3),
         reason="hospital",
+    ),
+    ShiftReminder: ShiftReminder(
+        shift_id="SH1",
+        caregiver_id="C0001",
+        household_id="H0001",
+        address="中山区长江路 1 号",
+        date=date(2026, 11, 3),
+        visit_window=WINDOW,
+    ),
+    AcknowledgeShift: AcknowledgeShift(shift_id="SH1", caregiver_id="C0001", at=AT),
+    ShiftAcknowledged: ShiftAcknowledged(
+        shift_id="SH1", caregiver_id="C0001", date=date(2026, 11, 3), at=AT
     ),
     CheckIn: CheckIn(shift_id="SH1", caregiver_id="C0001", at=AT, latitude=38.91, longitude=121.6),
     CheckOut: CheckOut(shift_id="SH1", caregiver_id="C0001", at=AT.replace(hour=10)),

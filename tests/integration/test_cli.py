@@ -7,12 +7,12 @@ import json
 import os
 import signal
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import B2_ELDER, application_form, household
+from builders import B2_ELDER, application_form, household, one_assignment
 from conftest import eventually
 
 from contracts import subjects
@@ -334,3 +334,25 @@ async def test_notices_close_confirms_a_quiet_notice(
     assert await status_is("approved")
     code, _, err = await run("notices", "close", "--on", "2026-13-01", env=env)
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+async def test_carer_inbox_shows_missed_messages_once(
+    system: System, client: BusClient, settings: Settings
+) -> None:
+    from contracts.scheduling.v1 import GenerateShifts
+
+    watcher = await one_assignment(client)
+    env = clean_env(HOMECARE_NATS_URL=str(settings.nats_url))
+    code, out, _ = await run("carer", "inbox", "C1", env=env)  # the phone's first start
+    assert code == 0 and "0 message" in out
+    await client.send(subjects.GENERATE_SHIFTS, GenerateShifts(date=date(2026, 11, 2)))
+    await watcher.wait_until(
+        lambda: watcher.by_type["scheduling.ShiftsGenerated"] == 1, "shifts", timeout=20
+    )
+    code, out, _ = await run("carer", "inbox", "C1", env=env)
+    assert code == 0, out
+    assert "新班次 new shift 2026-11-02 09:00-11:00 H1" in out and "1 message" in out
+    code, out, _ = await run("carer", "inbox", "C1", env=env)
+    assert code == 0 and "0 message" in out
+    code, _, err = await run("carer", "inbox", "C.1", env=env)
+    assert code == 2 and "not a caregiver id" in err
