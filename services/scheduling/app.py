@@ -12,6 +12,14 @@ from apscheduler.triggers.cron import CronTrigger
 from contracts import subjects
 from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
 from contracts.envelope import Payload
+from contracts.scheduling.diary_v1 import (
+    DiaryRecorded,
+    HealthWarning,
+    LedgerEntryRecorded,
+    LedgerEntryRejected,
+    RecordDiary,
+    RecordLedgerEntry,
+)
 from contracts.scheduling.v1 import (
     AcknowledgeShift,
     CheckIn,
@@ -34,7 +42,7 @@ from services.infra.clock import Clock
 from services.infra.jobs import Job
 from services.infra.runtime import Service
 from services.infra.settings import Settings
-from services.scheduling import handlers
+from services.scheduling import diaries, handlers
 from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
@@ -82,6 +90,20 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         handlers.acknowledge_shift,
         "acknowledge_shift",
         "A caregiver's phone received a shift message",
+    ),
+    (
+        subjects.RECORD_DIARY,
+        RecordDiary,
+        diaries.record_diary,
+        "record_diary",
+        "A caregiver's daily diary for a household",
+    ),
+    (
+        subjects.RECORD_LEDGER_ENTRY,
+        RecordLedgerEntry,
+        diaries.record_ledger_entry,
+        "record_ledger_entry",
+        "Money received, spent or returned for a household",
     ),
     (subjects.CHECK_IN, CheckIn, handlers.check_in, "check_in", "A caregiver arrived for a shift"),
     (
@@ -153,6 +175,10 @@ def build(settings: Settings, clock: Clock) -> Service:
         "Morning reminder on the caregiver's subject",
     )
     svc.emits(subjects.SHIFT_ACKNOWLEDGED, ShiftAcknowledged, "A caregiver has seen a shift")
+    svc.emits(subjects.DIARY_RECORDED, DiaryRecorded, "A caregiver's diary for a day")
+    svc.emits(subjects.HEALTH_WARNING, HealthWarning, "Warning signs for the family doctor")
+    svc.emits(subjects.LEDGER_ENTRY_RECORDED, LedgerEntryRecorded, "A ledger entry and balance")
+    svc.emits(subjects.LEDGER_ENTRY_REJECTED, LedgerEntryRejected, "A refused ledger entry")
     svc.emits(subjects.VISITS_PAUSED, VisitsPaused, "A household's visits are paused")
     svc.emits(subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household")
     svc.emits(subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace")

@@ -71,6 +71,34 @@ pauses = sa.Table(
     sa.Column("note", sa.String(500), nullable=True),
 )
 
+diaries = sa.Table(
+    "diaries",
+    metadata,
+    sa.Column("household_id", sa.String(40), primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("caregiver_id", sa.String(40), nullable=False),
+    sa.Column("appetite", sa.String(8), nullable=False),
+    sa.Column("mood", sa.String(10), nullable=False),
+    sa.Column("entry", sa.JSON, nullable=False),  # the whole RecordDiary, as sent
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Money as decimal strings (exact); balance: the household's cash the caregiver holds after it.
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("entry_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),  # order within the household's ledger
+    sa.Column("household_id", sa.String(40), nullable=False, index=True),
+    sa.Column("caregiver_id", sa.String(40), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("amount", sa.String(20), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("balance", sa.String(20), nullable=False),
+    sa.UniqueConstraint("household_id", "seq", name="uq_ledger_entries_household_seq"),
+)
+
 generated_days = sa.Table(
     "generated_days",
     metadata,

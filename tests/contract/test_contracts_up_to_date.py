@@ -7,6 +7,7 @@ import os
 import re
 import socket
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -37,6 +38,14 @@ from contracts.export import (
     payload_classes,
     reply_models,
     schema_name,
+)
+from contracts.scheduling.diary_v1 import (
+    DiaryRecorded,
+    HealthWarning,
+    LedgerEntryRecorded,
+    LedgerEntryRejected,
+    RecordDiary,
+    RecordLedgerEntry,
 )
 from contracts.scheduling.v1 import (
     AcknowledgeShift,
@@ -161,6 +170,57 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
     AcknowledgeShift: AcknowledgeShift(shift_id="SH1", caregiver_id="C0001", at=AT),
     ShiftAcknowledged: ShiftAcknowledged(
         shift_id="SH1", caregiver_id="C0001", date=date(2026, 11, 3), at=AT
+    ),
+    RecordDiary: RecordDiary(
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        tasks=("做饭", "打扫"),
+        appetite="poor",
+        mood="calm",
+        health_signs=("fall",),
+        notes="下午在卫生间滑倒，无明显外伤",
+    ),
+    DiaryRecorded: DiaryRecorded(
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        appetite="poor",
+        mood="calm",
+        health_signs=("fall",),
+    ),
+    HealthWarning: HealthWarning(
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        signs=("fall",),
+        reason="reported fall",
+        reason_zh="报告摔倒",
+    ),
+    RecordLedgerEntry: RecordLedgerEntry(
+        entry_id="L1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        kind="purchase",
+        amount=Decimal("23.50"),
+        description="蔬菜和鸡蛋",
+    ),
+    LedgerEntryRecorded: LedgerEntryRecorded(
+        entry_id="L1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        kind="purchase",
+        amount=Decimal("23.50"),
+        description="蔬菜和鸡蛋",
+        balance=Decimal("76.50"),
+    ),
+    LedgerEntryRejected: LedgerEntryRejected(
+        entry_id="L2",
+        household_id="H0001",
+        caregiver_id="C0001",
+        reason="purchase of 200.00 is more than the 76.50 held for this household",
     ),
     CheckIn: CheckIn(shift_id="SH1", caregiver_id="C0001", at=AT, latitude=38.91, longitude=121.6),
     CheckOut: CheckOut(shift_id="SH1", caregiver_id="C0001", at=AT.replace(hour=10)),
