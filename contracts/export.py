@@ -39,6 +39,7 @@ PAYLOAD_MODULES = (
     "contracts.dispatch.eligibility_v1",
     "contracts.scheduling.v1",
     "contracts.scheduling.diary_v1",
+    "contracts.scheduling.leave_v1",
     "contracts.billing.v1",
     "contracts.system.v1",
 )

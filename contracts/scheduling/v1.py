@@ -132,6 +132,9 @@ class ShiftsGenerated(Payload):
     created: int = Field(ge=0)
     already_present: int = Field(ge=0)
     paused: int = Field(default=0, ge=0, description="Households whose visits are paused that day")
+    uncovered: int = Field(
+        default=0, ge=0, description="Households whose caregiver is on leave, with no substitute"
+    )
 
 
 class PauseVisits(Payload):

@@ -10,7 +10,12 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from contracts import subjects
-from contracts.dispatch.v1 import AssignmentEnded, CaregiverAssigned
+from contracts.dispatch.v1 import (
+    AssignmentEnded,
+    CaregiverAssigned,
+    RequestSubstitute,
+    SubstituteAssigned,
+)
 from contracts.envelope import Payload
 from contracts.scheduling.diary_v1 import (
     DiaryRecorded,
@@ -19,6 +24,13 @@ from contracts.scheduling.diary_v1 import (
     LedgerEntryRejected,
     RecordDiary,
     RecordLedgerEntry,
+)
+from contracts.scheduling.leave_v1 import (
+    DecideLeave,
+    LeaveDecided,
+    LeaveRejected,
+    LeaveRequested,
+    RequestLeave,
 )
 from contracts.scheduling.v1 import (
     AcknowledgeShift,
@@ -42,7 +54,7 @@ from services.infra.clock import Clock
 from services.infra.jobs import Job
 from services.infra.runtime import Service
 from services.infra.settings import Settings
-from services.scheduling import diaries, handlers
+from services.scheduling import diaries, handlers, leave
 from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
@@ -90,6 +102,27 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         handlers.acknowledge_shift,
         "acknowledge_shift",
         "A caregiver's phone received a shift message",
+    ),
+    (
+        subjects.SUBSTITUTE_ASSIGNED,
+        SubstituteAssigned,
+        leave.record_substitute,
+        "on_substitute_assigned",
+        "A substitute covers a household during its caregiver's leave",
+    ),
+    (
+        subjects.REQUEST_LEAVE,
+        RequestLeave,
+        leave.request_leave,
+        "request_leave",
+        "A caregiver asks for leave",
+    ),
+    (
+        subjects.DECIDE_LEAVE,
+        DecideLeave,
+        leave.decide_leave,
+        "decide_leave",
+        "The station approves or refuses leave",
     ),
     (
         subjects.RECORD_DIARY,
@@ -175,6 +208,10 @@ def build(settings: Settings, clock: Clock) -> Service:
         "Morning reminder on the caregiver's subject",
     )
     svc.emits(subjects.SHIFT_ACKNOWLEDGED, ShiftAcknowledged, "A caregiver has seen a shift")
+    svc.emits(subjects.LEAVE_REQUESTED, LeaveRequested, "A caregiver asked for leave")
+    svc.emits(subjects.LEAVE_DECIDED, LeaveDecided, "The station's decision on a leave")
+    svc.emits(subjects.LEAVE_REJECTED, LeaveRejected, "A leave command that cannot be applied")
+    svc.emits(subjects.REQUEST_SUBSTITUTE, RequestSubstitute, "Ask dispatch to cover a household")
     svc.emits(subjects.DIARY_RECORDED, DiaryRecorded, "A caregiver's diary for a day")
     svc.emits(subjects.HEALTH_WARNING, HealthWarning, "Warning signs for the family doctor")
     svc.emits(subjects.LEDGER_ENTRY_RECORDED, LedgerEntryRecorded, "A ledger entry and balance")

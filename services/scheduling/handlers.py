@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,15 @@ from services.scheduling.model import (
     visit_id_for,
     visit_problem,
 )
-from services.scheduling.store import assignments, generated_days, pauses, shifts, visits
+from services.scheduling.store import (
+    assignments,
+    generated_days,
+    leaves,
+    pauses,
+    shifts,
+    substitutions,
+    visits,
+)
 
 # Taken by both use cases that read assignments and generated days and then write shifts, so
 # neither can miss a row the other has not committed yet.
@@ -81,8 +90,9 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
         .order_by(generated_days.c.date)
     )
     for (day,) in days.all():
-        if evt.household_id not in await paused_households(tx, day):
-            await _create_shift(tx, assignment, day)
+        caregiver_id = (await day_cover(tx, day)).caregiver_for(assignment)
+        if caregiver_id:
+            await create_shift(tx, assignment, day, caregiver_id)
 
 
 async def end_assignment(tx: Tx, evt: AssignmentEnded) -> None:
@@ -104,18 +114,27 @@ async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
         .where(assignments.c.active, assignments.c.start_date <= cmd.date)
         .order_by(assignments.c.household_id)
     )
-    created = present = paused = 0
-    away = await paused_households(tx, cmd.date)
+    created = present = paused = uncovered = 0
+    cover = await day_cover(tx, cmd.date)
     for a in active.all():
-        if a.household_id in away:
+        caregiver_id = cover.caregiver_for(a)
+        if a.household_id in cover.paused:
             paused += 1
-        elif await _create_shift(tx, a, cmd.date):
+        elif caregiver_id is None:
+            uncovered += 1
+        elif await create_shift(tx, a, cmd.date, caregiver_id):
             created += 1
         else:
             present += 1
     await tx.emit(
         subjects.SHIFTS_GENERATED,
-        ShiftsGenerated(date=cmd.date, created=created, already_present=present, paused=paused),
+        ShiftsGenerated(
+            date=cmd.date,
+            created=created,
+            already_present=present,
+            paused=paused,
+            uncovered=uncovered,
+        ),
     )
 
 
@@ -135,29 +154,13 @@ async def pause_visits(tx: Tx, cmd: PauseVisits) -> None:
         },
         key=["household_id", "first_day"],
     )
-    doomed = (
-        await tx.conn.execute(
-            sa.select(shifts).where(
-                shifts.c.household_id == cmd.household_id,
-                shifts.c.date >= cmd.first_day,
-                shifts.c.date <= cmd.last_day,
-                shifts.c.visited.is_(False),
-                shifts.c.checked_in_at.is_(None),
-            )
-        )
-    ).all()
-    for row in doomed:
-        await tx.conn.execute(sa.delete(shifts).where(shifts.c.shift_id == row.shift_id))
-        await tx.emit(
-            subjects.carer_cancel_subject(row.caregiver_id),
-            ShiftCancelled(
-                shift_id=row.shift_id,
-                caregiver_id=row.caregiver_id,
-                household_id=row.household_id,
-                date=row.date,
-                reason=cmd.reason,
-            ),
-        )
+    cancelled = await cancel_shifts(
+        tx,
+        cmd.reason,
+        shifts.c.household_id == cmd.household_id,
+        shifts.c.date >= cmd.first_day,
+        shifts.c.date <= cmd.last_day,
+    )
     await tx.emit(
         subjects.VISITS_PAUSED,
         VisitsPaused(
@@ -165,7 +168,7 @@ async def pause_visits(tx: Tx, cmd: PauseVisits) -> None:
             first_day=cmd.first_day,
             last_day=cmd.last_day,
             reason=cmd.reason,
-            cancelled_shifts=len(doomed),
+            cancelled_shifts=cancelled,
         ),
     )
 
@@ -215,11 +218,63 @@ async def acknowledge_shift(tx: Tx, cmd: AcknowledgeShift) -> None:
     )
 
 
-async def paused_households(tx: Tx, day: date) -> set[str]:
-    rows = await tx.conn.scalars(
-        sa.select(pauses.c.household_id).where(pauses.c.first_day <= day, pauses.c.last_day >= day)
+async def cancel_shifts(tx: Tx, reason: str, *where: Any) -> int:
+    """Remove the matching shifts nobody started, telling each caregiver; how many."""
+    doomed = (
+        await tx.conn.execute(
+            sa.select(shifts).where(
+                *where, shifts.c.visited.is_(False), shifts.c.checked_in_at.is_(None)
+            )
+        )
+    ).all()
+    for row in doomed:
+        await tx.conn.execute(sa.delete(shifts).where(shifts.c.shift_id == row.shift_id))
+        await tx.emit(
+            subjects.carer_cancel_subject(row.caregiver_id),
+            ShiftCancelled(
+                shift_id=row.shift_id,
+                caregiver_id=row.caregiver_id,
+                household_id=row.household_id,
+                date=row.date,
+                reason=reason,
+            ),
+        )
+    return len(doomed)
+
+
+@dataclass(frozen=True)
+class DayCover:
+    """Who visits whom on one day: paused households get nobody, a substitute covers a
+    caregiver's leave, a leave without a substitute leaves the household uncovered."""
+
+    paused: set[str]  # household ids
+    substitutes: dict[str, str]  # household id -> substitute caregiver
+    on_leave: set[str]  # caregivers with approved leave
+
+    def caregiver_for(self, assignment: Any) -> str | None:
+        if assignment.household_id in self.paused:
+            return None
+        if assignment.household_id in self.substitutes:
+            return self.substitutes[assignment.household_id]
+        if assignment.caregiver_id in self.on_leave:
+            return None
+        return str(assignment.caregiver_id)
+
+
+async def day_cover(tx: Tx, day: date) -> DayCover:
+    def on(table: sa.Table) -> Any:
+        return (table.c.first_day <= day) & (table.c.last_day >= day)
+
+    paused = await tx.conn.scalars(sa.select(pauses.c.household_id).where(on(pauses)))
+    subs = await tx.conn.execute(
+        sa.select(substitutions.c.household_id, substitutions.c.caregiver_id).where(
+            on(substitutions)
+        )
     )
-    return set(rows.all())
+    away = await tx.conn.scalars(
+        sa.select(leaves.c.caregiver_id).where(on(leaves), leaves.c.status == "approved")
+    )
+    return DayCover(set(paused.all()), dict(subs.all()), set(away.all()))
 
 
 async def evening_shifts(tx: Tx, fire_time: datetime) -> None:
@@ -227,9 +282,10 @@ async def evening_shifts(tx: Tx, fire_time: datetime) -> None:
     await generate_shifts(tx, GenerateShifts(date=fire_time.date() + timedelta(days=1)))
 
 
-async def _create_shift(tx: Tx, a: Any, day: date) -> bool:
-    """The shift of assignment ``a`` on ``day`` and its message to the caregiver; False when
-    the household already has that day's shift."""
+async def create_shift(tx: Tx, a: Any, day: date, caregiver_id: str) -> bool:
+    """The shift of assignment ``a`` on ``day``, made by ``caregiver_id`` (its own caregiver
+    or a substitute), and its message to them; False when the household already has that
+    day's shift."""
     shift_id = shift_id_for(a.household_id, day)
     inserted = await insert_ignore(
         tx.conn,
@@ -238,7 +294,7 @@ async def _create_shift(tx: Tx, a: Any, day: date) -> bool:
             "shift_id": shift_id,
             "assignment_id": a.assignment_id,
             "household_id": a.household_id,
-            "caregiver_id": a.caregiver_id,
+            "caregiver_id": caregiver_id,
             "date": day,
             "visit_start": a.visit_start,
             "visit_end": a.visit_end,
@@ -247,10 +303,10 @@ async def _create_shift(tx: Tx, a: Any, day: date) -> bool:
     )
     if inserted:
         await tx.emit(
-            subjects.carer_shift_subject(a.caregiver_id),
+            subjects.carer_shift_subject(caregiver_id),
             ShiftScheduled(
                 shift_id=shift_id,
-                caregiver_id=a.caregiver_id,
+                caregiver_id=caregiver_id,
                 household_id=a.household_id,
                 address=a.address,
                 date=day,

@@ -71,6 +71,31 @@ pauses = sa.Table(
     sa.Column("note", sa.String(500), nullable=True),
 )
 
+leaves = sa.Table(
+    "leaves",
+    metadata,
+    sa.Column("leave_id", sa.String(40), primary_key=True),
+    sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # requested | approved | refused
+    sa.Column("decided_by", sa.String(80), nullable=True),
+    sa.Column("decision_reason", sa.String(500), nullable=True),
+)
+
+# Who covers a household on which days while its caregiver is on leave (from dispatch).
+substitutions = sa.Table(
+    "substitutions",
+    metadata,
+    sa.Column("substitute_request_id", sa.String(40), primary_key=True),
+    sa.Column("household_id", sa.String(40), nullable=False, index=True),
+    sa.Column("caregiver_id", sa.String(40), nullable=False),
+    sa.Column("replaces", sa.String(40), nullable=False),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+)
+
 diaries = sa.Table(
     "diaries",
     metadata,

@@ -47,6 +47,13 @@ from contracts.scheduling.diary_v1 import (
     RecordDiary,
     RecordLedgerEntry,
 )
+from contracts.scheduling.leave_v1 import (
+    DecideLeave,
+    LeaveDecided,
+    LeaveRejected,
+    LeaveRequested,
+    RequestLeave,
+)
 from contracts.scheduling.v1 import (
     AcknowledgeShift,
     CheckIn,
@@ -171,6 +178,32 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
     ShiftAcknowledged: ShiftAcknowledged(
         shift_id="SH1", caregiver_id="C0001", date=date(2026, 11, 3), at=AT
     ),
+    RequestLeave: RequestLeave(
+        leave_id="LV1",
+        caregiver_id="C0001",
+        first_day=date(2026, 11, 10),
+        last_day=date(2026, 11, 12),
+        reason="回老家",
+    ),
+    DecideLeave: DecideLeave(leave_id="LV1", approve=True, decided_by="站长"),
+    LeaveRequested: LeaveRequested(
+        leave_id="LV1",
+        caregiver_id="C0001",
+        first_day=date(2026, 11, 10),
+        last_day=date(2026, 11, 12),
+        reason="回老家",
+        households=2,
+    ),
+    LeaveDecided: LeaveDecided(
+        leave_id="LV1",
+        caregiver_id="C0001",
+        first_day=date(2026, 11, 10),
+        last_day=date(2026, 11, 12),
+        approved=True,
+        decided_by="站长",
+        substitutes_requested=2,
+    ),
+    LeaveRejected: LeaveRejected(leave_id="LV1", reason="a refusal needs a reason"),
     RecordDiary: RecordDiary(
         household_id="H0001",
         caregiver_id="C0001",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from scheduling_helpers import apply, emitted
 
 from contracts import subjects
 from contracts.scheduling.diary_v1 import RecordDiary, RecordLedgerEntry
@@ -31,20 +30,6 @@ async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator
     await svc.engine.dispose()
 
 
-async def apply(svc: Service, use_case: Any, *commands: Any) -> None:
-    for cmd in commands:
-        async with svc.store.transaction() as tx:
-            await use_case(tx, cmd)
-
-
-async def events(svc: Service, subject: str) -> list[dict[str, Any]]:
-    out = svc.store.tables.outbox
-    rows = await svc.store.read(
-        sa.select(out.c.body).where(out.c.subject == subject).order_by(out.c.id)
-    )
-    return [json.loads(r.body)["payload"] for r in rows]
-
-
 def diary(day: date, appetite: str = "good", *signs: str, notes: str = "") -> RecordDiary:
     return RecordDiary(
         household_id="H1",
@@ -63,9 +48,9 @@ async def test_a_fall_warns_the_doctor_and_a_resent_diary_does_not_warn_twice(
 ) -> None:
     fell = diary(DAY, "good", "fall", notes="卫生间滑倒")
     await apply(scheduling, record_diary, fell, fell)
-    warnings = await events(scheduling, subjects.HEALTH_WARNING)
+    warnings = await emitted(scheduling, subjects.HEALTH_WARNING)
     assert [(w["signs"], w["reason_zh"]) for w in warnings] == [(["fall"], "报告摔倒")]
-    assert len(await events(scheduling, subjects.DIARY_RECORDED)) == 1
+    assert len(await emitted(scheduling, subjects.DIARY_RECORDED)) == 1
     # a corrected diary for the same day replaces the first one
     await apply(scheduling, record_diary, diary(DAY, "fair", notes="补充：已通知家属"))
     rows = await scheduling.store.read(sa.select(diaries.c.appetite, diaries.c.entry))
@@ -75,7 +60,7 @@ async def test_a_fall_warns_the_doctor_and_a_resent_diary_does_not_warn_twice(
 async def test_three_days_without_appetite_warn_on_the_third(scheduling: Service) -> None:
     days = [DAY + timedelta(days=n) for n in range(4)]
     await apply(scheduling, record_diary, *(diary(d, "none") for d in days))
-    warnings = await events(scheduling, subjects.HEALTH_WARNING)
+    warnings = await emitted(scheduling, subjects.HEALTH_WARNING)
     assert [(w["date"], w["signs"]) for w in warnings] == [
         ("2026-11-12", ["no_appetite"]),
         ("2026-11-13", ["no_appetite"]),
@@ -107,13 +92,13 @@ async def test_the_ledger_keeps_a_running_balance_and_refuses_overspending(
         entry("L2", "returned", "5.00"),  # id reused for another entry
         entry("L4", "returned", "176.50", "余款退还家属"),
     )
-    recorded = await events(scheduling, subjects.LEDGER_ENTRY_RECORDED)
+    recorded = await emitted(scheduling, subjects.LEDGER_ENTRY_RECORDED)
     assert [(r["entry_id"], r["balance"]) for r in recorded] == [
         ("L1", "200.00"),
         ("L2", "176.50"),
         ("L4", "0.00"),
     ]
-    refused = await events(scheduling, subjects.LEDGER_ENTRY_REJECTED)
+    refused = await emitted(scheduling, subjects.LEDGER_ENTRY_REJECTED)
     assert [(r["entry_id"], r["reason"]) for r in refused] == [
         ("L3", "purchase of 180.00 is more than the 176.50 held for this household"),
         ("L2", "entry id already used for another entry"),

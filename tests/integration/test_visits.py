@@ -3,7 +3,6 @@ PostgreSQL), and check-in to billing end to end on a real nats-server."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from builders import assignment_event, one_assignment
 from conftest import SHANGHAI
+from scheduling_helpers import apply, emitted
 
 from contracts import subjects
 from contracts.scheduling.v1 import CheckIn, CheckOut, CompleteVisit, GenerateShifts, PauseVisits
@@ -47,19 +47,6 @@ async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator
     await svc.engine.dispose()
 
 
-async def events(svc: Service, subject: str) -> list[dict[str, Any]]:
-    out = svc.store.tables.outbox
-    rows = await svc.store.read(
-        sa.select(out.c.body).where(out.c.subject == subject).order_by(out.c.id)
-    )
-    return [json.loads(r.body)["payload"] for r in rows]
-
-
-async def send(svc: Service, use_case: Any, cmd: Any) -> None:
-    async with svc.store.transaction() as tx:
-        await use_case(tx, cmd)
-
-
 def test_missed_is_the_end_of_the_window_plus_the_grace() -> None:
     grace = timedelta(minutes=30)
     assert not is_missed(DAY, time(11), grace, at(11, 29))
@@ -68,29 +55,29 @@ def test_missed_is_the_end_of_the_window_plus_the_grace() -> None:
 
 
 async def test_check_in_then_check_out_records_one_visit(scheduling: Service) -> None:
-    await send(
+    await apply(
         scheduling,
         handlers.check_in,
         CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9, 5), latitude=38.9, longitude=121.6),
     )
-    await send(
+    await apply(
         scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9, 6))
     )
-    await send(
+    await apply(
         scheduling, handlers.check_out, CheckOut(shift_id=SHIFT, caregiver_id="C1", at=at(10, 40))
     )
-    await send(
+    await apply(
         scheduling, handlers.check_out, CheckOut(shift_id=SHIFT, caregiver_id="C1", at=at(10, 41))
     )
-    checked_in = await events(scheduling, subjects.VISIT_CHECKED_IN)
+    checked_in = await emitted(scheduling, subjects.VISIT_CHECKED_IN)
     assert [(e["shift_id"], e["caregiver_id"]) for e in checked_in] == [(SHIFT, "C1")]
-    completed = await events(scheduling, subjects.VISIT_COMPLETED)
+    completed = await emitted(scheduling, subjects.VISIT_COMPLETED)
     assert len(completed) == 1
     assert datetime.fromisoformat(completed[0]["checked_in_at"]) == at(9, 5)
     assert datetime.fromisoformat(completed[0]["checked_out_at"]) == at(10, 40)
     rows = await scheduling.store.read(sa.select(visits.c.latitude, visits.c.longitude))
     assert [(r.latitude, r.longitude) for r in rows] == [(38.9, 121.6)]  # from the check-in
-    rejected = [e["reason"] for e in await events(scheduling, subjects.VISIT_REJECTED)]
+    rejected = [e["reason"] for e in await emitted(scheduling, subjects.VISIT_REJECTED)]
     assert rejected == ["already checked in", "visit already recorded"]
 
 
@@ -117,11 +104,11 @@ async def test_a_wrong_check_in_or_out_is_refused_with_its_reason(
     scheduling: Service, commands: list[Any], reason: str
 ) -> None:
     for cmd in commands:
-        await send(
+        await apply(
             scheduling, handlers.check_in if isinstance(cmd, CheckIn) else handlers.check_out, cmd
         )
-    assert [e["reason"] for e in await events(scheduling, subjects.VISIT_REJECTED)] == [reason]
-    assert await events(scheduling, subjects.VISIT_COMPLETED) == []
+    assert [e["reason"] for e in await emitted(scheduling, subjects.VISIT_REJECTED)] == [reason]
+    assert await emitted(scheduling, subjects.VISIT_COMPLETED) == []
 
 
 async def test_a_shift_without_check_in_raises_one_alert_after_the_grace(
@@ -133,14 +120,14 @@ async def test_a_shift_without_check_in_raises_one_alert_after_the_grace(
         async with scheduling.store.transaction() as tx:
             await handlers.missed_visits(tx, fire, grace)
 
-    await send(
+    await apply(
         scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9, 10))
     )
     await missed(at(11, 25))  # within the grace: nobody is missed yet
-    assert await events(scheduling, subjects.VISIT_MISSED) == []
+    assert await emitted(scheduling, subjects.VISIT_MISSED) == []
     await missed(at(11, 30))
     await missed(at(11, 35))  # once per shift
-    alerts = await events(scheduling, subjects.VISIT_MISSED)
+    alerts = await emitted(scheduling, subjects.VISIT_MISSED)
     assert [(a["shift_id"], a["caregiver_id"], a["station_id"]) for a in alerts] == [
         ("SH-H2-20261102", "C2", "S1")
     ]  # H1 was checked in
@@ -155,7 +142,7 @@ async def test_the_missed_visit_job_runs_every_five_minutes_on_the_clock(
     runner = JobRunner(scheduling.store, job_runs, [job], "a")
     clock.set(at(11, 31))
     assert await runner.run_due() == 7  # 11:00 ... 11:30, oldest first; 11:30 finds both
-    assert len(await events(scheduling, subjects.VISIT_MISSED)) == 2
+    assert len(await emitted(scheduling, subjects.VISIT_MISSED)) == 2
 
 
 async def test_check_in_and_out_over_the_bus_reach_billing(
@@ -191,18 +178,18 @@ async def test_a_pause_cancels_made_shifts_and_skips_its_days(scheduling: Servic
     """H1 goes to hospital from DAY to DAY+1: its DAY shift (made already) is cancelled and
     C1 told so; DAY+1 is not made; DAY+2 is made again. H2 goes on as before."""
     next_day, day_after = DAY + timedelta(days=1), DAY + timedelta(days=2)
-    await send(
+    await apply(
         scheduling,
         handlers.pause_visits,
         PauseVisits(household_id="H1", first_day=DAY, last_day=next_day, reason="hospital"),
     )
     for day in (next_day, day_after):
-        await send(scheduling, handlers.generate_shifts, GenerateShifts(date=day))
-    cancelled = await events(scheduling, subjects.carer_cancel_subject("C1"))
+        await apply(scheduling, handlers.generate_shifts, GenerateShifts(date=day))
+    cancelled = await emitted(scheduling, subjects.carer_cancel_subject("C1"))
     assert [(c["shift_id"], c["reason"]) for c in cancelled] == [(SHIFT, "hospital")]
-    paused = await events(scheduling, subjects.VISITS_PAUSED)
+    paused = await emitted(scheduling, subjects.VISITS_PAUSED)
     assert [(p["household_id"], p["cancelled_shifts"]) for p in paused] == [("H1", 1)]
-    generated = await events(scheduling, subjects.SHIFTS_GENERATED)
+    generated = await emitted(scheduling, subjects.SHIFTS_GENERATED)
     assert [(g["date"], g["created"], g["paused"]) for g in generated[1:]] == [
         ("2026-11-03", 1, 1),
         ("2026-11-04", 2, 0),
@@ -218,24 +205,24 @@ async def test_a_pause_cancels_made_shifts_and_skips_its_days(scheduling: Servic
         ("H1", day_after),
         ("H2", day_after),
     ]
-    await send(scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9)))
-    assert [e["reason"] for e in await events(scheduling, subjects.VISIT_REJECTED)] == [
+    await apply(scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9)))
+    assert [e["reason"] for e in await emitted(scheduling, subjects.VISIT_REJECTED)] == [
         "unknown shift"
     ]
 
 
 async def test_a_pause_leaves_a_started_visit_alone(scheduling: Service) -> None:
-    await send(scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9)))
-    await send(
+    await apply(scheduling, handlers.check_in, CheckIn(shift_id=SHIFT, caregiver_id="C1", at=at(9)))
+    await apply(
         scheduling,
         handlers.pause_visits,
         PauseVisits(household_id="H1", first_day=DAY, last_day=DAY, reason="away"),
     )
-    assert await events(scheduling, subjects.carer_cancel_subject("C1")) == []
-    await send(
+    assert await emitted(scheduling, subjects.carer_cancel_subject("C1")) == []
+    await apply(
         scheduling, handlers.check_out, CheckOut(shift_id=SHIFT, caregiver_id="C1", at=at(10))
     )
-    assert len(await events(scheduling, subjects.VISIT_COMPLETED)) == 1
+    assert len(await emitted(scheduling, subjects.VISIT_COMPLETED)) == 1
 
 
 def test_a_pause_ends_on_or_after_its_first_day() -> None:
