@@ -78,6 +78,7 @@ VISITS_PAUSED = f"{ROOT}.scheduling.evt.visits_paused.v1"
 RPC_HEALTH_PATTERN = f"{ROOT}.rpc.health.{{service}}"
 RPC_MONTH_SUMMARY = f"{ROOT}.rpc.billing.month_summary.v1"
 RPC_ROUND = f"{ROOT}.rpc.dispatch.round.v1"
+RPC_SHIFTS = f"{ROOT}.rpc.scheduling.shifts.v1"
 
 # dead letters
 DLQ_PATTERN = f"{ROOT}.dlq.{{service}}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -105,6 +107,31 @@ class BusClient:
         """True when a durable consumer has nothing pending and nothing unacknowledged."""
         info = await self.js.consumer_info(stream, consumer)
         return info.num_pending == 0 and info.num_ack_pending == 0
+
+    async def command(
+        self, subject: str, payload: Payload, answers: list[str], timeout: float = 10.0
+    ) -> tuple[str, dict[str, Any]]:
+        """Send a command and wait for the first event it caused on one of ``answers``
+        (matched by correlation id): (subject, payload). TimeoutError when none comes."""
+        correlation_id = uuid.uuid4().hex
+        first: asyncio.Future[tuple[str, dict[str, Any]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+        async def seen(msg: Any) -> None:
+            mine = (msg.headers or {}).get("Homecare-Correlation-Id") == correlation_id
+            if mine and not first.done():
+                first.set_result((msg.subject, json.loads(msg.data)["payload"]))
+
+        subs = [await self.nc.subscribe(s, cb=seen) for s in answers]
+        try:
+            await self.nc.flush()
+            await self.send(subject, payload, correlation_id=correlation_id)
+            async with asyncio.timeout(timeout):
+                return await first
+        finally:
+            for sub in subs:
+                await sub.unsubscribe()
 
     async def ask(self, subject: str, payload: Payload, reply: type[R], timeout: float = 5.0) -> R:
         env = self.envelope(payload)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.envelope import Payload
 from contracts.types import Id, Ref, VisitWindow
@@ -93,6 +93,33 @@ class ShiftScheduled(Payload):
     address: str
     date: date
     visit_window: VisitWindow
+
+
+class ShiftsQuery(Payload):
+    """Request (rpc): a day's shifts, of one station or all."""
+
+    TYPE = "scheduling.ShiftsQuery"
+    date: date
+    station_id: Id | None = None
+
+
+class ShiftLine(BaseModel):
+    shift_id: str
+    household_id: str
+    caregiver_id: str
+    station_id: str
+    address: str
+    visit_window: VisitWindow
+    status: Literal["scheduled", "checked_in", "done", "missed"]
+    acknowledged: bool
+
+
+class ShiftsOfDay(BaseModel):
+    """Reply to ShiftsQuery, ordered by station, visit start and household."""
+
+    date: date
+    station_id: str | None
+    shifts: list[ShiftLine]
 
 
 class ShiftReminder(Payload):

@@ -16,7 +16,7 @@ from contracts.dispatch.v1 import (
     RequestSubstitute,
     SubstituteAssigned,
 )
-from contracts.envelope import Payload
+from contracts.envelope import Envelope, Payload
 from contracts.scheduling.diary_v1 import (
     DiaryRecorded,
     HealthWarning,
@@ -44,6 +44,8 @@ from contracts.scheduling.v1 import (
     ShiftReminder,
     ShiftScheduled,
     ShiftsGenerated,
+    ShiftsOfDay,
+    ShiftsQuery,
     VisitCheckedIn,
     VisitCompleted,
     VisitMissed,
@@ -54,7 +56,7 @@ from services.infra.clock import Clock
 from services.infra.jobs import Job
 from services.infra.runtime import Service
 from services.infra.settings import Settings
-from services.scheduling import diaries, handlers, leave
+from services.scheduling import diaries, handlers, leave, queries
 from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
@@ -190,6 +192,17 @@ def build(settings: Settings, clock: Clock) -> Service:
             description="Alert the station about shifts without check-in",
         ),
         job_runs,
+    )
+
+    async def answer_shifts(message: Envelope[Any]) -> ShiftsOfDay:
+        return await queries.shifts_of_day(svc.store, message.payload, grace)
+
+    svc.rpc(
+        subjects.RPC_SHIFTS,
+        ShiftsQuery,
+        ShiftsOfDay,
+        answer_shifts,
+        "A day's shifts with their status, for the station's board",
     )
     svc.emits(
         subjects.CARER_SHIFT_PATTERN, ShiftScheduled, "Shift message on the caregiver's own subject"

@@ -63,17 +63,8 @@ async def record_diary(tx: Tx, cmd: RecordDiary) -> None:
             )
         ).all()
     )
-    await tx.emit(
-        subjects.DIARY_RECORDED,
-        DiaryRecorded(
-            household_id=cmd.household_id,
-            caregiver_id=cmd.caregiver_id,
-            date=cmd.date,
-            appetite=cmd.appetite,
-            mood=cmd.mood,
-            health_signs=cmd.health_signs,
-        ),
-    )
+    # the warning first: a sender waiting for the first answer hears of it
+    # the warning before the record: a sender waiting for the first answer hears of it
     warning = diary_warning(cmd.date, cmd.health_signs, cmd.appetite, earlier)
     if warning:
         await tx.emit(
@@ -87,6 +78,17 @@ async def record_diary(tx: Tx, cmd: RecordDiary) -> None:
                 reason_zh=warning.reason_zh,
             ),
         )
+    await tx.emit(
+        subjects.DIARY_RECORDED,
+        DiaryRecorded(
+            household_id=cmd.household_id,
+            caregiver_id=cmd.caregiver_id,
+            date=cmd.date,
+            appetite=cmd.appetite,
+            mood=cmd.mood,
+            health_signs=cmd.health_signs,
+        ),
+    )
 
 
 async def record_ledger_entry(tx: Tx, cmd: RecordLedgerEntry) -> None:

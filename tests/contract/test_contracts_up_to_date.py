@@ -63,9 +63,12 @@ from contracts.scheduling.v1 import (
     PauseVisits,
     ShiftAcknowledged,
     ShiftCancelled,
+    ShiftLine,
     ShiftReminder,
     ShiftScheduled,
     ShiftsGenerated,
+    ShiftsOfDay,
+    ShiftsQuery,
     VisitCheckedIn,
     VisitCompleted,
     VisitMissed,
@@ -178,6 +181,7 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
     ShiftAcknowledged: ShiftAcknowledged(
         shift_id="SH1", caregiver_id="C0001", date=date(2026, 11, 3), at=AT
     ),
+    ShiftsQuery: ShiftsQuery(date=date(2026, 11, 3), station_id="S01"),
     RequestLeave: RequestLeave(
         leave_id="LV1",
         caregiver_id="C0001",
@@ -296,6 +300,32 @@ SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {
                 rules=("B1",),
                 monthly_subsidy="200.00",
                 status="assessed",
+            )
+        ],
+    ),
+    ShiftLine: ShiftLine(
+        shift_id="SH1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        station_id="S01",
+        address="中山区长江路 1 号",
+        visit_window=WINDOW,
+        status="checked_in",
+        acknowledged=True,
+    ),
+    ShiftsOfDay: ShiftsOfDay(
+        date=date(2026, 11, 3),
+        station_id="S01",
+        shifts=[
+            ShiftLine(
+                shift_id="SH1",
+                household_id="H0001",
+                caregiver_id="C0001",
+                station_id="S01",
+                address="中山区长江路 1 号",
+                visit_window=WINDOW,
+                status="done",
+                acknowledged=True,
             )
         ],
     ),

@@ -356,3 +356,52 @@ async def test_carer_inbox_shows_missed_messages_once(
     assert code == 0 and "0 message" in out
     code, _, err = await run("carer", "inbox", "C.1", env=env)
     assert code == 2 and "not a caregiver id" in err
+
+
+async def test_shifts_visit_and_diary_commands(
+    system: System, client: BusClient, settings: Settings
+) -> None:
+    """The station's board, a caregiver's check-in/out and diary, from the command line."""
+    from contracts.scheduling.v1 import GenerateShifts
+
+    watcher = await one_assignment(client)
+    await client.send(subjects.GENERATE_SHIFTS, GenerateShifts(date=date(2026, 11, 2)))
+    await watcher.wait_until(
+        lambda: watcher.by_type["scheduling.ShiftsGenerated"] == 1, "shifts", timeout=20
+    )
+    env = clean_env(HOMECARE_NATS_URL=str(settings.nats_url))
+    shift = "SH-H1-20261102"
+
+    async def board() -> list[dict[str, object]]:
+        code, out, err = await run("shifts", "--date", "2026-11-02", "--json", env=env)
+        assert code == 0, err
+        return list(json.loads(out)["shifts"])
+
+    assert [(s["shift_id"], s["status"]) for s in await board()] == [(shift, "scheduled")]
+    code, out, _ = await run(
+        "visit", "check-in", shift, "-c", "C2", "--at", "2026-11-02T09:05", env=env
+    )
+    assert code == 1 and "shift belongs to caregiver C1" in out
+    code, out, _ = await run(
+        "visit", "check-in", shift, "-c", "C1", "--at", "2026-11-02T09:05", env=env
+    )
+    assert code == 0 and "checked in" in out, out
+    assert [s["status"] for s in await board()] == ["checked_in"]
+    code, out, _ = await run(
+        "visit", "check-out", shift, "-c", "C1", "--at", "2026-11-02T10:40", env=env
+    )
+    assert code == 0 and "visit recorded" in out, out
+    assert [s["status"] for s in await board()] == ["done"]
+    code, out, _ = await run(
+        "diary", "add", "--household", "H1", "-c", "C1", "--date", "2026-11-02",
+        "--appetite", "fair", "--mood", "calm", "--sign", "fall", "--task", "做饭",
+        env=env,
+    )  # fmt: skip
+    assert code == 0 and "报告摔倒" in out, out
+    code, _, err = await run(
+        "diary", "add", "--household", "H1", "-c", "C1", "--appetite", "hungry", "--mood", "calm",
+        env=env,
+    )  # fmt: skip
+    assert code == 2 and "appetite" in err
+    code, out, _ = await run("shifts", "--date", "2026-11-02", "--station", "S9", env=env)
+    assert code == 0 and "H1" not in out
