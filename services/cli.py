@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
 from services.cli_dispatch import assess, import_app, notices_app, round_
-from services.cli_scheduling import carer_app, diary_app, shifts, visit_app
+from services.cli_scheduling import carer_app, diary_app, notify, shifts, visit_app
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
@@ -37,6 +37,7 @@ app.add_typer(carer_app, name="carer")
 app.add_typer(visit_app, name="visit")
 app.add_typer(diary_app, name="diary")
 app.command()(shifts)
+app.command()(notify)
 app.command()(assess)
 app.command(name="round")(round_)
 console = Console()

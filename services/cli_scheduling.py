@@ -256,3 +256,47 @@ def shifts(
             s.shift_id,
         )
     console.print(table)
+
+
+def notify(
+    via: Annotated[
+        list[str] | None,
+        typer.Option(help="console (default) or package.module:ClassName; repeat for several."),
+    ] = None,
+) -> None:
+    """Deliver every caregiver's messages through extra channels (SMS, chat gateways) besides
+    the bus, until Ctrl-C. Each channel keeps its own place: a message is acknowledged only
+    once its channel delivered it, and a failed delivery is tried again."""
+    import signal
+
+    from services.client import BusClient
+    from services.notify import NotifierRunner, load_notifier
+
+    try:
+        notifiers = [load_notifier(spec) for spec in via or ["console"]]
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    servers = Settings().client_servers()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with await BusClient.connect_once(servers, "homecare-notify") as client:
+            runners = [await NotifierRunner(client, n).open() for n in notifiers]
+            console.print(
+                f"delivering through {', '.join(n.name for n in notifiers)} (Ctrl-C stops)"
+            )
+            try:
+                await asyncio.gather(*(r.run(stop) for r in runners))
+            finally:
+                for runner in runners:
+                    await runner.close()
+
+    try:
+        asyncio.run(serve())
+    except Exception as exc:
+        typer.echo(f"could not reach NATS at {','.join(servers)}: {exc!r}", err=True)
+        raise typer.Exit(2) from exc
