@@ -40,6 +40,7 @@ PAYLOAD_MODULES = (
     "contracts.scheduling.v1",
     "contracts.scheduling.diary_v1",
     "contracts.scheduling.leave_v1",
+    "contracts.scheduling.appraisal_v1",
     "contracts.billing.v1",
     "contracts.system.v1",
 )

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         ge=0,
         description="A shift without check-in this long after its window ends is a missed visit.",
     )
+    appraisal_threshold: float = Field(
+        default=60.0, ge=0, le=100, description="A monthly score below this alerts the station."
+    )
     job_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often scheduled jobs look for due fire times."
     )

@@ -17,6 +17,14 @@ from contracts.dispatch.v1 import (
     SubstituteAssigned,
 )
 from contracts.envelope import Envelope, Payload
+from contracts.scheduling.appraisal_v1 import (
+    AppraisalBelowThreshold,
+    AppraiseMonth,
+    CaregiverAppraised,
+    QuarterReviewed,
+    RecordComplaint,
+    RecordSatisfaction,
+)
 from contracts.scheduling.diary_v1 import (
     DiaryRecorded,
     HealthWarning,
@@ -56,7 +64,7 @@ from services.infra.clock import Clock
 from services.infra.jobs import Job
 from services.infra.runtime import Service
 from services.infra.settings import Settings
-from services.scheduling import diaries, handlers, leave, queries
+from services.scheduling import appraising, diaries, handlers, leave, queries
 from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
@@ -127,6 +135,20 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         "The station approves or refuses leave",
     ),
     (
+        subjects.RECORD_SATISFACTION,
+        RecordSatisfaction,
+        appraising.record_satisfaction,
+        "record_satisfaction",
+        "The elder's monthly satisfaction with their caregiver",
+    ),
+    (
+        subjects.RECORD_COMPLAINT,
+        RecordComplaint,
+        appraising.record_complaint,
+        "record_complaint",
+        "A complaint about a caregiver",
+    ),
+    (
         subjects.RECORD_DIARY,
         RecordDiary,
         diaries.record_diary,
@@ -153,6 +175,24 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
 
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
+    threshold = settings.appraisal_threshold
+    svc.consume(
+        subjects.APPRAISE_MONTH,
+        AppraiseMonth,
+        svc.once("appraise_month", partial(appraising.appraise_month, threshold=threshold)),
+        durable="appraise_month",
+        description="Appraise every caregiver for a month",
+    )
+    svc.schedule(
+        Job(
+            "monthly_appraisal",
+            CronTrigger(day=1, hour=6, timezone=settings.tz),
+            partial(appraising.monthly_appraisal, threshold=threshold),
+            misfire_grace=timedelta(days=10),
+            description="Appraise the month that ended",
+        ),
+        job_runs,
+    )
     for subject, payload, use_case, consumer, description in COMMANDS:
         svc.consume(
             subject,
@@ -225,6 +265,13 @@ def build(settings: Settings, clock: Clock) -> Service:
     svc.emits(subjects.LEAVE_DECIDED, LeaveDecided, "The station's decision on a leave")
     svc.emits(subjects.LEAVE_REJECTED, LeaveRejected, "A leave command that cannot be applied")
     svc.emits(subjects.REQUEST_SUBSTITUTE, RequestSubstitute, "Ask dispatch to cover a household")
+    svc.emits(subjects.CAREGIVER_APPRAISED, CaregiverAppraised, "A caregiver's monthly score")
+    svc.emits(
+        subjects.APPRAISAL_BELOW_THRESHOLD,
+        AppraisalBelowThreshold,
+        "A monthly score below the threshold, for the station",
+    )
+    svc.emits(subjects.QUARTER_REVIEWED, QuarterReviewed, "The quarterly review of a caregiver")
     svc.emits(subjects.DIARY_RECORDED, DiaryRecorded, "A caregiver's diary for a day")
     svc.emits(subjects.HEALTH_WARNING, HealthWarning, "Warning signs for the family doctor")
     svc.emits(subjects.LEDGER_ENTRY_RECORDED, LedgerEntryRecorded, "A ledger entry and balance")

@@ -96,6 +96,36 @@ substitutions = sa.Table(
     sa.Column("last_day", sa.Date, nullable=False),
 )
 
+satisfaction = sa.Table(
+    "satisfaction",
+    metadata,
+    sa.Column("household_id", sa.String(40), primary_key=True),
+    sa.Column("caregiver_id", sa.String(40), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("recorded_by", sa.String(80), nullable=False),
+)
+
+complaints = sa.Table(
+    "complaints",
+    metadata,
+    sa.Column("complaint_id", sa.String(64), primary_key=True),
+    sa.Column("household_id", sa.String(40), nullable=False),
+    sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("text", sa.String(1000), nullable=False),
+    sa.Column("recorded_by", sa.String(80), nullable=False),
+)
+
+appraisals = sa.Table(
+    "appraisals",
+    metadata,
+    sa.Column("caregiver_id", sa.String(40), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+)
+
 diaries = sa.Table(
     "diaries",
     metadata,

@@ -39,6 +39,14 @@ from contracts.export import (
     reply_models,
     schema_name,
 )
+from contracts.scheduling.appraisal_v1 import (
+    AppraisalBelowThreshold,
+    AppraiseMonth,
+    CaregiverAppraised,
+    QuarterReviewed,
+    RecordComplaint,
+    RecordSatisfaction,
+)
 from contracts.scheduling.diary_v1 import (
     DiaryRecorded,
     HealthWarning,
@@ -182,6 +190,37 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         shift_id="SH1", caregiver_id="C0001", date=date(2026, 11, 3), at=AT
     ),
     ShiftsQuery: ShiftsQuery(date=date(2026, 11, 3), station_id="S01"),
+    RecordSatisfaction: RecordSatisfaction(
+        household_id="H0001", caregiver_id="C0001", month="2026-11", score=5, recorded_by="站长"
+    ),
+    RecordComplaint: RecordComplaint(
+        complaint_id="CP1",
+        household_id="H0001",
+        caregiver_id="C0001",
+        date=date(2026, 11, 3),
+        text="迟到半小时",
+        recorded_by="站长",
+    ),
+    AppraiseMonth: AppraiseMonth(month="2026-11"),
+    CaregiverAppraised: CaregiverAppraised(
+        caregiver_id="C0001",
+        month="2026-11",
+        score=86.5,
+        satisfaction=4.5,
+        diary_completeness=0.9,
+        punctuality=0.95,
+        complaints=0,
+        visits=30,
+    ),
+    AppraisalBelowThreshold: AppraisalBelowThreshold(
+        caregiver_id="C0001", month="2026-11", score=55.0, threshold=60.0
+    ),
+    QuarterReviewed: QuarterReviewed(
+        caregiver_id="C0001",
+        quarter="2026-Q4",
+        score=80.0,
+        months={"2026-10": 75.0, "2026-11": 80.0, "2026-12": 85.0},
+    ),
     RequestLeave: RequestLeave(
         leave_id="LV1",
         caregiver_id="C0001",
