@@ -14,6 +14,12 @@ class Clock(Protocol):
     def today(self) -> date: ...
 
 
+def in_zone(moment: datetime, tz: tzinfo) -> datetime:
+    """A stored time in the service's zone. PostgreSQL answers timestamptz in UTC; SQLite hands
+    back what was written without its zone, and the services write in the clock's zone."""
+    return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
 class SystemClock:
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz

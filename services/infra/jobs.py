@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from apscheduler.triggers.base import BaseTrigger
 
 from services.infra.bus.store import MessageStore, Tx
+from services.infra.clock import in_zone
 from services.infra.logging import get_logger
 from services.infra.upsert import insert_ignore
 
@@ -81,7 +82,6 @@ class JobRunner:
         self._started = store.clock.now()
 
     def start(self) -> None:
-        self._started = self._store.clock.now()
         if self._jobs:
             self._task = asyncio.create_task(self._loop(), name=f"jobs-{self._store.producer}")
 
@@ -121,7 +121,9 @@ class JobRunner:
         rows = await self._store.read(
             sa.select(sa.func.max(self._table.c.fire_time)).where(self._table.c.job == job.name)
         )
-        last = _aware(rows[0][0], now) if rows and rows[0][0] is not None else None
+        last = (
+            in_zone(rows[0][0], self._store.clock.tz) if rows and rows[0][0] is not None else None
+        )
         horizon = now - job.misfire_grace
         # A job that never ran starts with this runner: nothing was missed before it existed.
         cursor = max(last, horizon) if last else self._started - TICK
@@ -162,8 +164,3 @@ class JobRunner:
         if claimed:
             log.debug("scheduled job ran", job=job.name, fire_time=fire_time.isoformat())
         return claimed
-
-
-def _aware(moment: datetime, like: datetime) -> datetime:
-    """SQLite returns naive datetimes (stored as UTC-less text): read them in the clock's zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=like.tzinfo)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,6 +18,7 @@ from contracts.scheduling.appraisal_v1 import (
     RecordSatisfaction,
 )
 from services.infra.bus.store import Tx
+from services.infra.clock import in_zone
 from services.infra.upsert import insert_ignore, upsert
 from services.scheduling.appraisal import VisitFacts, appraise, quarter_of
 from services.scheduling.store import (
@@ -171,13 +171,8 @@ async def _visit_facts(tx: Tx, first: date, last: date) -> dict[str, list[VisitF
                 household_id=row.household_id,
                 date=row.date,
                 window_start=row.visit_start,
-                checked_in_at=_local(row.checked_in_at, tx.clock.tz),
+                checked_in_at=in_zone(row.checked_in_at, tx.clock.tz),
                 has_diary=(row.household_id, row.date) in written,
             )
         )
     return found
-
-
-def _local(moment: datetime, tz: Any) -> datetime:
-    """In the service's zone (SQLite hands back what was written, without a zone)."""
-    return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)

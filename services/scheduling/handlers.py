@@ -29,6 +29,7 @@ from contracts.scheduling.v1 import (
     VisitsPaused,
 )
 from services.infra.bus.store import Tx
+from services.infra.clock import in_zone
 from services.infra.upsert import insert_ignore, upsert
 from services.scheduling.model import (
     ShiftView,
@@ -355,7 +356,7 @@ async def check_out(tx: Tx, cmd: CheckOut) -> None:
         return
     if row.checked_in_at is None:
         return await _reject(tx, cmd.shift_id, cmd.caregiver_id, "check-out without check-in")
-    checked_in = _in_zone(row.checked_in_at, tx.clock.tz)
+    checked_in = in_zone(row.checked_in_at, tx.clock.tz)
     if cmd.at < checked_in:
         return await _reject(tx, cmd.shift_id, cmd.caregiver_id, "check-out before check-in")
     latitude = row.check_in_latitude if row.check_in_latitude is not None else cmd.latitude
@@ -457,8 +458,3 @@ async def _record_visit(
             checked_out_at=checked_out_at,
         ),
     )
-
-
-def _in_zone(moment: datetime, tz: Any) -> datetime:
-    """SQLite gives back naive datetimes: they were written in the clock's zone."""
-    return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)
