@@ -28,6 +28,12 @@ class CarerMessage:
     event_id: str
     payload: dict[str, Any]
 
+    @classmethod
+    def of(cls, msg: Any) -> CarerMessage:
+        """From a JetStream message carrying an envelope."""
+        envelope = json.loads(msg.data)
+        return cls(msg.subject, envelope["type"], envelope["event_id"], envelope["payload"])
+
     def line(self) -> str:
         """One line for the console, Chinese first."""
         p = self.payload
@@ -95,10 +101,7 @@ class CarerInbox:
             except (NatsTimeoutError, TimeoutError):
                 return got
             for msg in batch:
-                envelope = json.loads(msg.data)
-                message = CarerMessage(
-                    msg.subject, envelope["type"], envelope["event_id"], envelope["payload"]
-                )
+                message = CarerMessage.of(msg)
                 if acknowledge and message.type in ACKNOWLEDGED_TYPES:
                     await self._client.send(
                         subjects.ACKNOWLEDGE_SHIFT,

@@ -164,16 +164,13 @@ def round_(
     except ValueError as exc:
         typer.echo("the round is YYYY-MM", err=True)
         raise typer.Exit(2) from exc
+    from services.client import ask_once
+
     servers = Settings().client_servers()
-
-    async def ask() -> RoundApplications:
-        from services.client import BusClient
-
-        async with await BusClient.connect_once(servers, "homecare-round") as client:
-            return await client.ask(subjects.RPC_ROUND, query, RoundApplications)
-
     try:
-        answer = asyncio.run(ask())
+        answer = asyncio.run(
+            ask_once(servers, "homecare-round", subjects.RPC_ROUND, query, RoundApplications)
+        )
     except Exception as exc:
         typer.echo(f"dispatch did not answer at {','.join(servers)}: {exc!r}", err=True)
         raise typer.Exit(2) from exc

@@ -80,38 +80,42 @@ Lon = Annotated[float | None, typer.Option(help="Longitude, when the phone has o
 VISIT_ANSWERS = [subjects.VISIT_CHECKED_IN, subjects.VISIT_COMPLETED, subjects.VISIT_REJECTED]
 
 
+Shift = Annotated[str, typer.Argument(help="The shift id, e.g. SH-H0001-20261102.")]
+
+
 @visit_app.command("check-in")
 def check_in(
-    shift: Annotated[str, typer.Argument(help="The shift id, e.g. SH-H0001-20261102.")],
-    caregiver: Caregiver,
-    at: At = None,
-    lat: Lat = None,
-    lon: Lon = None,
+    shift: Shift, caregiver: Caregiver, at: At = None, lat: Lat = None, lon: Lon = None
 ) -> None:
     """Arrived at the household: the station's board shows the visit under way."""
     from contracts.scheduling.v1 import CheckIn
 
-    cmd = _payload(
-        CheckIn, shift_id=shift, caregiver_id=caregiver, at=_when(at), latitude=lat, longitude=lon
-    )
-    _answer(subjects.CHECK_IN, cmd, VISIT_ANSWERS)
+    _visit_stamp(subjects.CHECK_IN, CheckIn, shift, caregiver, at, lat, lon)
 
 
 @visit_app.command("check-out")
 def check_out(
-    shift: Annotated[str, typer.Argument(help="The shift id.")],
-    caregiver: Caregiver,
-    at: At = None,
-    lat: Lat = None,
-    lon: Lon = None,
+    shift: Shift, caregiver: Caregiver, at: At = None, lat: Lat = None, lon: Lon = None
 ) -> None:
     """Leaving the household: the visit is recorded (and counted by billing)."""
     from contracts.scheduling.v1 import CheckOut
 
+    _visit_stamp(subjects.CHECK_OUT, CheckOut, shift, caregiver, at, lat, lon)
+
+
+def _visit_stamp(
+    subject: str,
+    model: Any,
+    shift: str,
+    caregiver: str,
+    at: str | None,
+    lat: float | None,
+    lon: float | None,
+) -> None:
     cmd = _payload(
-        CheckOut, shift_id=shift, caregiver_id=caregiver, at=_when(at), latitude=lat, longitude=lon
+        model, shift_id=shift, caregiver_id=caregiver, at=_when(at), latitude=lat, longitude=lon
     )
-    _answer(subjects.CHECK_OUT, cmd, VISIT_ANSWERS)
+    _answer(subject, cmd, VISIT_ANSWERS)
 
 
 @diary_app.command("add")
@@ -215,17 +219,14 @@ def shifts(
     """A day's shifts with their status (scheduled, checked in, done, missed) and whether the
     caregiver has seen the shift message: the station's board (asks scheduling)."""
     from contracts.scheduling.v1 import ShiftsOfDay, ShiftsQuery
-    from services.client import BusClient
+    from services.client import ask_once
 
     query = _payload(ShiftsQuery, date=day or _when(None).date().isoformat(), station_id=station)
     servers = Settings().client_servers()
-
-    async def ask() -> ShiftsOfDay:
-        async with await BusClient.connect_once(servers, "homecare-shifts") as client:
-            return await client.ask(subjects.RPC_SHIFTS, query, ShiftsOfDay)
-
     try:
-        board = asyncio.run(ask())
+        board = asyncio.run(
+            ask_once(servers, "homecare-shifts", subjects.RPC_SHIFTS, query, ShiftsOfDay)
+        )
     except Exception as exc:
         typer.echo(f"scheduling did not answer at {','.join(servers)}: {exc!r}", err=True)
         raise typer.Exit(2) from exc

@@ -148,6 +148,14 @@ async def _quiet(_error: Exception) -> None:
     """Connection errors reach the caller as an exception, not as logged tracebacks."""
 
 
+async def ask_once(
+    servers: list[str], name: str, subject: str, query: Payload, reply: type[R]
+) -> R:
+    """For a command line tool: connect, ask one question, go."""
+    async with await BusClient.connect_once(servers, name) as client:
+        return await client.ask(subject, query, reply)
+
+
 async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:
     """Poll a condition held elsewhere (a consumer's state on the server, a service's answer)."""
     loop = asyncio.get_running_loop()

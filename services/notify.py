@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 from typing import Any, Protocol
 
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -103,10 +102,7 @@ class NotifierRunner:
             return 0
         done = 0
         for msg in batch:
-            envelope = json.loads(msg.data)
-            message = CarerMessage(
-                msg.subject, envelope["type"], envelope["event_id"], envelope["payload"]
-            )
+            message = CarerMessage.of(msg)
             try:
                 await self.notifier.deliver(message)
             except Exception as exc:  # the gateway is down: offer it again later
