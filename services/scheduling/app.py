@@ -173,6 +173,45 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
 )
 
 
+EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
+    (subjects.CARER_SHIFT_PATTERN, ShiftScheduled, "Shift message on the caregiver's own subject"),
+    (subjects.SHIFTS_GENERATED, ShiftsGenerated, "A day's shifts were generated"),
+    (subjects.VISIT_COMPLETED, VisitCompleted, "A verified visit"),
+    (subjects.VISIT_REJECTED, VisitRejected, "A check-in/out that was refused"),
+    (
+        subjects.CARER_CANCEL_PATTERN,
+        ShiftCancelled,
+        "A shift cancelled, on the caregiver's subject",
+    ),
+    (subjects.CARER_REMINDER_PATTERN, ShiftReminder, "Morning reminder on the caregiver's subject"),
+    (subjects.SHIFT_ACKNOWLEDGED, ShiftAcknowledged, "A caregiver has seen a shift"),
+    (subjects.LEAVE_REQUESTED, LeaveRequested, "A caregiver asked for leave"),
+    (subjects.LEAVE_DECIDED, LeaveDecided, "The station's decision on a leave"),
+    (subjects.LEAVE_REJECTED, LeaveRejected, "A leave command that cannot be applied"),
+    (subjects.REQUEST_SUBSTITUTE, RequestSubstitute, "Ask dispatch to cover a household"),
+    (subjects.CAREGIVER_APPRAISED, CaregiverAppraised, "A caregiver's monthly score"),
+    (
+        subjects.APPRAISAL_BELOW_THRESHOLD,
+        AppraisalBelowThreshold,
+        "A monthly score below the threshold, for the station",
+    ),
+    (subjects.QUARTER_REVIEWED, QuarterReviewed, "The quarterly review of a caregiver"),
+    (subjects.DIARY_RECORDED, DiaryRecorded, "A caregiver's diary for a day"),
+    (subjects.HEALTH_WARNING, HealthWarning, "Warning signs for the family doctor"),
+    (subjects.LEDGER_ENTRY_RECORDED, LedgerEntryRecorded, "A ledger entry and balance"),
+    (subjects.LEDGER_ENTRY_REJECTED, LedgerEntryRejected, "A refused ledger entry"),
+    (subjects.VISITS_PAUSED, VisitsPaused, "A household's visits are paused"),
+    (subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household"),
+    (subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace"),
+)
+
+
+def daily_at(hh_mm: str, settings: Settings) -> CronTrigger:
+    """Every day at HH:MM in the service's time zone (settings validate the format)."""
+    hour, minute = (int(part) for part in hh_mm.split(":"))
+    return CronTrigger(hour=hour, minute=minute, timezone=settings.tz)
+
+
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
     threshold = settings.appraisal_threshold
@@ -201,21 +240,19 @@ def build(settings: Settings, clock: Clock) -> Service:
             durable=consumer,
             description=description,
         )
-    hour, minute = (int(part) for part in settings.shifts_at.split(":"))
     svc.schedule(
         Job(
             "evening_shifts",
-            CronTrigger(hour=hour, minute=minute, timezone=settings.tz),
+            daily_at(settings.shifts_at, settings),
             handlers.evening_shifts,
             description="Generate tomorrow's shifts and send the shift messages",
         ),
         job_runs,
     )
-    hour, minute = (int(part) for part in settings.reminders_at.split(":"))
     svc.schedule(
         Job(
             "morning_reminders",
-            CronTrigger(hour=hour, minute=minute, timezone=settings.tz),
+            daily_at(settings.reminders_at, settings),
             handlers.morning_reminders,
             misfire_grace=timedelta(hours=3),  # a reminder at noon is no reminder
             description="Remind each caregiver of today's shifts",
@@ -244,39 +281,6 @@ def build(settings: Settings, clock: Clock) -> Service:
         answer_shifts,
         "A day's shifts with their status, for the station's board",
     )
-    svc.emits(
-        subjects.CARER_SHIFT_PATTERN, ShiftScheduled, "Shift message on the caregiver's own subject"
-    )
-    svc.emits(subjects.SHIFTS_GENERATED, ShiftsGenerated, "A day's shifts were generated")
-    svc.emits(subjects.VISIT_COMPLETED, VisitCompleted, "A verified visit")
-    svc.emits(subjects.VISIT_REJECTED, VisitRejected, "A check-in/out that was refused")
-    svc.emits(
-        subjects.CARER_CANCEL_PATTERN,
-        ShiftCancelled,
-        "A shift cancelled, on the caregiver's subject",
-    )
-    svc.emits(
-        subjects.CARER_REMINDER_PATTERN,
-        ShiftReminder,
-        "Morning reminder on the caregiver's subject",
-    )
-    svc.emits(subjects.SHIFT_ACKNOWLEDGED, ShiftAcknowledged, "A caregiver has seen a shift")
-    svc.emits(subjects.LEAVE_REQUESTED, LeaveRequested, "A caregiver asked for leave")
-    svc.emits(subjects.LEAVE_DECIDED, LeaveDecided, "The station's decision on a leave")
-    svc.emits(subjects.LEAVE_REJECTED, LeaveRejected, "A leave command that cannot be applied")
-    svc.emits(subjects.REQUEST_SUBSTITUTE, RequestSubstitute, "Ask dispatch to cover a household")
-    svc.emits(subjects.CAREGIVER_APPRAISED, CaregiverAppraised, "A caregiver's monthly score")
-    svc.emits(
-        subjects.APPRAISAL_BELOW_THRESHOLD,
-        AppraisalBelowThreshold,
-        "A monthly score below the threshold, for the station",
-    )
-    svc.emits(subjects.QUARTER_REVIEWED, QuarterReviewed, "The quarterly review of a caregiver")
-    svc.emits(subjects.DIARY_RECORDED, DiaryRecorded, "A caregiver's diary for a day")
-    svc.emits(subjects.HEALTH_WARNING, HealthWarning, "Warning signs for the family doctor")
-    svc.emits(subjects.LEDGER_ENTRY_RECORDED, LedgerEntryRecorded, "A ledger entry and balance")
-    svc.emits(subjects.LEDGER_ENTRY_REJECTED, LedgerEntryRejected, "A refused ledger entry")
-    svc.emits(subjects.VISITS_PAUSED, VisitsPaused, "A household's visits are paused")
-    svc.emits(subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household")
-    svc.emits(subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace")
+    for event_subject, event, summary in EVENTS:
+        svc.emits(event_subject, event, summary)
     return svc
