@@ -18,7 +18,9 @@ import pytest
 from services.client import BusClient, until
 from services.infra.clock import SimulatedClock
 from services.infra.nats_server import NatsServer
+from services.infra.runtime import Service
 from services.infra.settings import Settings
+from services.scheduling import app as scheduling_app
 from services.system import System
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -94,6 +96,16 @@ def settings(nats_server: NatsServer, database_url: str | None, tmp_path: Path) 
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(datetime(2026, 11, 1, 8, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+async def scheduling_db(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
+    """The scheduling service's database, migrated, on the test's backend; not connected to
+    NATS: for running its use cases and jobs directly."""
+    svc = scheduling_app.build(settings, clock)
+    await svc.migrate()
+    yield svc
+    await svc.engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ month of a quarter brings the quarterly review."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -18,8 +17,6 @@ from contracts.scheduling.diary_v1 import RecordDiary
 from contracts.scheduling.v1 import CompleteVisit, GenerateShifts
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
-from services.infra.settings import Settings
-from services.scheduling import app as scheduling_app
 from services.scheduling import appraising, diaries, handlers
 
 
@@ -28,11 +25,10 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
+async def scheduling(scheduling_db: Service) -> Service:
     """C1 serves H1 and C2 serves H2 on Dec 1-2: C1 on time with diaries and a 5 rating,
     C2 late, no diary, a 2 rating and two complaints."""
-    svc = scheduling_app.build(settings, clock)
-    await svc.migrate()
+    svc = scheduling_db
     await apply(
         svc,
         handlers.record_assignment,
@@ -88,8 +84,7 @@ async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator
             for n in range(2)
         ),
     )
-    yield svc
-    await svc.engine.dispose()
+    return svc
 
 
 async def test_december_scores_alert_and_review_the_quarter(scheduling: Service) -> None:

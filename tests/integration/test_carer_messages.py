@@ -4,7 +4,6 @@ offline receiving every message it missed, once (real nats-server, SQLite and Po
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -17,10 +16,7 @@ from contracts import subjects
 from contracts.scheduling.v1 import AcknowledgeShift, GenerateShifts, PauseVisits
 from services.carer import CarerInbox
 from services.client import BusClient
-from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
-from services.infra.settings import Settings
-from services.scheduling import app as scheduling_app
 from services.scheduling import handlers
 from services.scheduling.store import shifts
 from services.system import System
@@ -33,15 +29,13 @@ def at(day: date, hour: int) -> datetime:
 
 
 @pytest.fixture
-async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
-    svc = scheduling_app.build(settings, clock)
-    await svc.migrate()
+async def scheduling(scheduling_db: Service) -> Service:
+    svc = scheduling_db
     async with svc.store.transaction() as tx:
         await handlers.record_assignment(tx, assignment_event("H1", "C1"))
         await handlers.record_assignment(tx, assignment_event("H2", "C2", (time(14), time(16))))
         await handlers.generate_shifts(tx, GenerateShifts(date=DAY))
-    yield svc
-    await svc.engine.dispose()
+    return svc
 
 
 async def outbox(svc: Service) -> list[tuple[str, dict[str, Any]]]:

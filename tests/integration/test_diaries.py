@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 from scheduling_helpers import apply, emitted
 
 from contracts import subjects
 from contracts.scheduling.diary_v1 import RecordDiary, RecordLedgerEntry
-from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
-from services.infra.settings import Settings
-from services.scheduling import app as scheduling_app
 from services.scheduling.diaries import record_diary, record_ledger_entry
 from services.scheduling.store import diaries
 
 DAY = date(2026, 11, 10)
-
-
-@pytest.fixture
-async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
-    svc = scheduling_app.build(settings, clock)
-    await svc.migrate()
-    yield svc
-    await svc.engine.dispose()
 
 
 def diary(day: date, appetite: str = "good", *signs: str, notes: str = "") -> RecordDiary:
@@ -44,23 +31,23 @@ def diary(day: date, appetite: str = "good", *signs: str, notes: str = "") -> Re
 
 
 async def test_a_fall_warns_the_doctor_and_a_resent_diary_does_not_warn_twice(
-    scheduling: Service,
+    scheduling_db: Service,
 ) -> None:
     fell = diary(DAY, "good", "fall", notes="卫生间滑倒")
-    await apply(scheduling, record_diary, fell, fell)
-    warnings = await emitted(scheduling, subjects.HEALTH_WARNING)
+    await apply(scheduling_db, record_diary, fell, fell)
+    warnings = await emitted(scheduling_db, subjects.HEALTH_WARNING)
     assert [(w["signs"], w["reason_zh"]) for w in warnings] == [(["fall"], "报告摔倒")]
-    assert len(await emitted(scheduling, subjects.DIARY_RECORDED)) == 1
+    assert len(await emitted(scheduling_db, subjects.DIARY_RECORDED)) == 1
     # a corrected diary for the same day replaces the first one
-    await apply(scheduling, record_diary, diary(DAY, "fair", notes="补充：已通知家属"))
-    rows = await scheduling.store.read(sa.select(diaries.c.appetite, diaries.c.entry))
+    await apply(scheduling_db, record_diary, diary(DAY, "fair", notes="补充：已通知家属"))
+    rows = await scheduling_db.store.read(sa.select(diaries.c.appetite, diaries.c.entry))
     assert [(r.appetite, r.entry["notes"]) for r in rows] == [("fair", "补充：已通知家属")]
 
 
-async def test_three_days_without_appetite_warn_on_the_third(scheduling: Service) -> None:
+async def test_three_days_without_appetite_warn_on_the_third(scheduling_db: Service) -> None:
     days = [DAY + timedelta(days=n) for n in range(4)]
-    await apply(scheduling, record_diary, *(diary(d, "none") for d in days))
-    warnings = await emitted(scheduling, subjects.HEALTH_WARNING)
+    await apply(scheduling_db, record_diary, *(diary(d, "none") for d in days))
+    warnings = await emitted(scheduling_db, subjects.HEALTH_WARNING)
     assert [(w["date"], w["signs"]) for w in warnings] == [
         ("2026-11-12", ["no_appetite"]),
         ("2026-11-13", ["no_appetite"]),
@@ -80,10 +67,10 @@ def entry(entry_id: str, kind: str, amount: str, what: str = "买菜") -> Record
 
 
 async def test_the_ledger_keeps_a_running_balance_and_refuses_overspending(
-    scheduling: Service,
+    scheduling_db: Service,
 ) -> None:
     await apply(
-        scheduling,
+        scheduling_db,
         record_ledger_entry,
         entry("L1", "received", "200.00", "家属给的买菜钱"),
         entry("L2", "purchase", "23.50", "蔬菜和鸡蛋"),
@@ -92,13 +79,13 @@ async def test_the_ledger_keeps_a_running_balance_and_refuses_overspending(
         entry("L2", "returned", "5.00"),  # id reused for another entry
         entry("L4", "returned", "176.50", "余款退还家属"),
     )
-    recorded = await emitted(scheduling, subjects.LEDGER_ENTRY_RECORDED)
+    recorded = await emitted(scheduling_db, subjects.LEDGER_ENTRY_RECORDED)
     assert [(r["entry_id"], r["balance"]) for r in recorded] == [
         ("L1", "200.00"),
         ("L2", "176.50"),
         ("L4", "0.00"),
     ]
-    refused = await emitted(scheduling, subjects.LEDGER_ENTRY_REJECTED)
+    refused = await emitted(scheduling_db, subjects.LEDGER_ENTRY_REJECTED)
     assert [(r["entry_id"], r["reason"]) for r in refused] == [
         ("L3", "purchase of 180.00 is more than the 176.50 held for this household"),
         ("L2", "entry id already used for another entry"),

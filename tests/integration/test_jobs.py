@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -43,15 +42,6 @@ def evening_job(**kw: object) -> Job:
     return Job("evening_shifts", EVENING, handlers.evening_shifts, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
-    """The scheduling service's database (migrated), not connected to NATS."""
-    svc = scheduling_app.build(settings, clock)
-    await svc.migrate()
-    yield svc
-    await svc.engine.dispose()
-
-
 async def assigned(svc: Service, household_id: str, caregiver_id: str) -> None:
     async with svc.store.transaction() as tx:
         await handlers.record_assignment(tx, assignment_event(household_id, caregiver_id))
@@ -82,20 +72,20 @@ async def generated_events(svc: Service) -> list[dict[str, object]]:
 
 
 async def test_the_evening_job_runs_once_at_its_time(
-    scheduling: Service, clock: SimulatedClock
+    scheduling_db: Service, clock: SimulatedClock
 ) -> None:
     clock.set(at(1, 17, 0))
-    await assigned(scheduling, "H1", "C1")
-    runner = JobRunner(scheduling.store, job_runs, [evening_job()], "a")
+    await assigned(scheduling_db, "H1", "C1")
+    runner = JobRunner(scheduling_db.store, job_runs, [evening_job()], "a")
     assert await runner.run_due() == 0  # 17:00: not yet
     clock.set(at(1, 18, 0))
     assert await runner.run_due() == 1  # 18:00 sharp: tomorrow's shifts
     assert await runner.run_due() == 0  # the same fire time never twice
     clock.set(at(1, 23, 59))
     assert await runner.run_due() == 0
-    assert await shift_days(scheduling) == [date(2026, 11, 2)]
-    assert await runs(scheduling) == [("11-01 18:00", "a")]
-    assert [e["date"] for e in await generated_events(scheduling)] == ["2026-11-02"]
+    assert await shift_days(scheduling_db) == [date(2026, 11, 2)]
+    assert await runs(scheduling_db) == [("11-01 18:00", "a")]
+    assert [e["date"] for e in await generated_events(scheduling_db)] == ["2026-11-02"]
 
 
 async def test_two_instances_never_run_a_fire_time_twice(
@@ -131,51 +121,51 @@ async def test_two_instances_never_run_a_fire_time_twice(
 
 
 async def test_a_fire_time_missed_while_down_runs_on_return(
-    scheduling: Service, clock: SimulatedClock
+    scheduling_db: Service, clock: SimulatedClock
 ) -> None:
     clock.set(at(1, 17, 0))
-    await assigned(scheduling, "H1", "C1")
-    runner = JobRunner(scheduling.store, job_runs, [evening_job()], "a")
+    await assigned(scheduling_db, "H1", "C1")
+    runner = JobRunner(scheduling_db.store, job_runs, [evening_job()], "a")
     clock.set(at(1, 18, 0))
     assert await runner.run_due() == 1
     # down from 17:30 on the 2nd to 09:00 on the 3rd: the 2nd's 18:00 is caught up
     clock.set(at(3, 9, 0))
-    restarted = JobRunner(scheduling.store, job_runs, [evening_job()], "a2")
+    restarted = JobRunner(scheduling_db.store, job_runs, [evening_job()], "a2")
     assert await restarted.run_due() == 1
-    assert await shift_days(scheduling) == [date(2026, 11, 2), date(2026, 11, 3)]
-    assert await runs(scheduling) == [("11-01 18:00", "a"), ("11-02 18:00", "a2")]
+    assert await shift_days(scheduling_db) == [date(2026, 11, 2), date(2026, 11, 3)]
+    assert await runs(scheduling_db) == [("11-01 18:00", "a"), ("11-02 18:00", "a2")]
 
 
 async def test_fire_times_older_than_the_grace_are_skipped(
-    scheduling: Service, clock: SimulatedClock
+    scheduling_db: Service, clock: SimulatedClock
 ) -> None:
     clock.set(at(1, 18, 0))
-    await assigned(scheduling, "H1", "C1")
+    await assigned(scheduling_db, "H1", "C1")
     runner = JobRunner(
-        scheduling.store, job_runs, [evening_job(misfire_grace=timedelta(hours=6))], "a"
+        scheduling_db.store, job_runs, [evening_job(misfire_grace=timedelta(hours=6))], "a"
     )
     assert await runner.run_due() == 1
     clock.set(at(4, 20, 0))  # missed the 2nd and 3rd (too old), the 4th is 2 h ago
     assert await runner.run_due() == 1
-    assert [fire for fire, _ in await runs(scheduling)] == ["11-01 18:00", "11-04 18:00"]
-    assert await shift_days(scheduling) == [date(2026, 11, 2), date(2026, 11, 5)]
+    assert [fire for fire, _ in await runs(scheduling_db)] == ["11-01 18:00", "11-04 18:00"]
+    assert await shift_days(scheduling_db) == [date(2026, 11, 2), date(2026, 11, 5)]
 
 
 async def test_a_new_job_does_not_run_what_it_never_knew(
-    scheduling: Service, clock: SimulatedClock
+    scheduling_db: Service, clock: SimulatedClock
 ) -> None:
     clock.set(at(1, 19, 0))  # first start after today's 18:00
-    runner = JobRunner(scheduling.store, job_runs, [evening_job()], "a")
+    runner = JobRunner(scheduling_db.store, job_runs, [evening_job()], "a")
     assert await runner.run_due() == 0
     clock.set(at(2, 18, 0))
     assert await runner.run_due() == 1
 
 
 async def test_a_failing_job_leaves_no_claim_and_runs_again(
-    scheduling: Service, clock: SimulatedClock
+    scheduling_db: Service, clock: SimulatedClock
 ) -> None:
     clock.set(at(1, 17, 0))
-    await assigned(scheduling, "H1", "C1")
+    await assigned(scheduling_db, "H1", "C1")
     attempts: list[datetime] = []
 
     async def flaky(tx: Tx, fire_time: datetime) -> None:
@@ -184,13 +174,13 @@ async def test_a_failing_job_leaves_no_claim_and_runs_again(
         if len(attempts) == 1:
             raise RuntimeError("database went away mid-job")
 
-    runner = JobRunner(scheduling.store, job_runs, [Job("evening_shifts", EVENING, flaky)], "a")
+    runner = JobRunner(scheduling_db.store, job_runs, [Job("evening_shifts", EVENING, flaky)], "a")
     clock.set(at(1, 18, 0))
     with pytest.raises(RuntimeError):
         await runner.run_due()
-    assert await runs(scheduling) == [] and await shift_days(scheduling) == []  # rolled back
+    assert await runs(scheduling_db) == [] and await shift_days(scheduling_db) == []  # rolled back
     assert await runner.run_due() == 1
-    assert await shift_days(scheduling) == [date(2026, 11, 2)]
+    assert await shift_days(scheduling_db) == [date(2026, 11, 2)]
     assert len(attempts) == 2
 
 

@@ -3,7 +3,6 @@ loop with dispatch on a real nats-server (a week with leave and a substitute).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -17,10 +16,7 @@ from contracts.dispatch.v1 import SubstituteAssigned
 from contracts.scheduling.leave_v1 import DecideLeave, RequestLeave
 from contracts.scheduling.v1 import GenerateShifts
 from services.client import BusClient
-from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
-from services.infra.settings import Settings
-from services.scheduling import app as scheduling_app
 from services.scheduling import handlers, leave
 from services.scheduling.store import shifts
 from services.system import System
@@ -33,14 +29,12 @@ def day(n: int) -> date:
 
 
 @pytest.fixture
-async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
-    svc = scheduling_app.build(settings, clock)
-    await svc.migrate()
+async def scheduling(scheduling_db: Service) -> Service:
+    svc = scheduling_db
     async with svc.store.transaction() as tx:
         await handlers.record_assignment(tx, assignment_event("H1", "C1"))
         await handlers.generate_shifts(tx, GenerateShifts(date=day(0)))
-    yield svc
-    await svc.engine.dispose()
+    return svc
 
 
 async def visits_by(svc: Service) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@ PostgreSQL), and check-in to billing end to end on a real nats-server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -19,8 +18,6 @@ from services.client import BusClient
 from services.infra.clock import SimulatedClock
 from services.infra.jobs import JobRunner
 from services.infra.runtime import Service
-from services.infra.settings import Settings
-from services.scheduling import app as scheduling_app
 from services.scheduling import handlers
 from services.scheduling.model import is_missed
 from services.scheduling.store import job_runs, shifts, visits
@@ -35,16 +32,14 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 
 @pytest.fixture
-async def scheduling(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Service]:
+async def scheduling(scheduling_db: Service) -> Service:
     """Scheduling's database with H1 (C1) and H2 (C2), 09:00-11:00, shifts on DAY."""
-    svc = scheduling_app.build(settings, clock)
-    await svc.migrate()
+    svc = scheduling_db
     async with svc.store.transaction() as tx:
         await handlers.record_assignment(tx, assignment_event("H1", "C1"))
         await handlers.record_assignment(tx, assignment_event("H2", "C2"))
         await handlers.generate_shifts(tx, GenerateShifts(date=DAY))
-    yield svc
-    await svc.engine.dispose()
+    return svc
 
 
 def test_missed_is_the_end_of_the_window_plus_the_grace() -> None:
