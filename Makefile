@@ -41,6 +41,8 @@ unit: venv
 bench: venv
 	$(BIN)/python bench/bus.py
 	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/scheduling.py
+	$(BIN)/python bench/billing.py
 
 contracts: venv
 	$(BIN)/homecare contracts export

@@ -84,6 +84,20 @@ class Progress:
     processed: int = 0
 
 
+async def add_bench_stream(js: Any, name: str, subject_filter: str) -> None:
+    """A stream of the benchmark's own for the raw nats-py baseline (file storage, the same
+    duplicate window as homecare's streams)."""
+    await js.add_stream(
+        StreamConfig(
+            name=name,
+            subjects=[subject_filter],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+    )
+
+
 def visit(i: int, clock: SystemClock) -> VisitCompleted:
     checked_in = datetime.combine(VISIT_DAY, datetime.min.time(), clock.tz) + timedelta(hours=9)
     return VisitCompleted(
@@ -122,15 +136,7 @@ async def raw_path(
     nc = await within(10, f"connecting to {url}", nats.connect(url, max_reconnect_attempts=0))
     try:
         js = nc.jetstream()
-        await js.add_stream(
-            StreamConfig(
-                name=RAW_STREAM,
-                subjects=["bench.raw.>"],
-                retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE,
-                duplicate_window=DUPLICATE_WINDOW_SECONDS,
-            )
-        )
+        await add_bench_stream(js, RAW_STREAM, "bench.raw.>")
         sub = await js.pull_subscribe(
             RAW_SUBJECT,
             durable="bench_raw",

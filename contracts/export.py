@@ -42,6 +42,7 @@ PAYLOAD_MODULES = (
     "contracts.scheduling.leave_v1",
     "contracts.scheduling.appraisal_v1",
     "contracts.billing.v1",
+    "contracts.billing.runs_v1",
     "contracts.system.v1",
 )
 DESCRIPTION = (

@@ -79,10 +79,20 @@ LEDGER_ENTRY_REJECTED = f"{ROOT}.scheduling.evt.ledger_entry_rejected.v1"
 SHIFT_ACKNOWLEDGED = f"{ROOT}.scheduling.evt.shift_acknowledged.v1"
 PAUSE_VISITS = f"{ROOT}.scheduling.cmd.pause_visits.v1"
 VISITS_PAUSED = f"{ROOT}.scheduling.evt.visits_paused.v1"
+SET_HOLIDAY_WINDOW = f"{ROOT}.scheduling.cmd.set_holiday_window.v1"
+HOLIDAY_WINDOW_SET = f"{ROOT}.scheduling.evt.holiday_window_set.v1"
 
 # request/reply (core NATS, not stored)
 RPC_HEALTH_PATTERN = f"{ROOT}.rpc.health.{{service}}"
 RPC_MONTH_SUMMARY = f"{ROOT}.rpc.billing.month_summary.v1"
+RUN_BILLING = f"{ROOT}.billing.cmd.run_billing.v1"
+CLOSE_MONTH = f"{ROOT}.billing.cmd.close_month.v1"
+BILLING_RUN_STARTED = f"{ROOT}.billing.evt.run_started.v1"
+BILLING_RUN_COMPLETED = f"{ROOT}.billing.evt.run_completed.v1"
+BILLING_RUN_REJECTED = f"{ROOT}.billing.evt.run_rejected.v1"
+MONTH_CLOSED = f"{ROOT}.billing.evt.month_closed.v1"
+# Progress of a run: core NATS only (not stored), outside every stream.
+BILLING_PROGRESS_PATTERN = f"{ROOT}.progress.billing.{{run_id}}"
 RPC_ROUND = f"{ROOT}.rpc.dispatch.round.v1"
 RPC_SHIFTS = f"{ROOT}.rpc.scheduling.shifts.v1"
 

@@ -38,6 +38,8 @@ class CarerMessage:
         """One line for the console, Chinese first."""
         p = self.payload
         window = "-".join(t[:5] for t in p.get("visit_window", ()))
+        if p.get("holiday"):
+            window += f" ({p['holiday']})"
         if self.type == "scheduling.ShiftScheduled":
             return f"新班次 new shift {p['date']} {window} {p['household_id']} {p['address']}"
         if self.type == "scheduling.ShiftReminder":

@@ -17,8 +17,16 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
+from services.cli_billing import billing_app
 from services.cli_dispatch import assess, import_app, notices_app, round_
-from services.cli_scheduling import carer_app, diary_app, notify, shifts, visit_app
+from services.cli_scheduling import (
+    carer_app,
+    diary_app,
+    holidays_app,
+    notify,
+    shifts,
+    visit_app,
+)
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
@@ -36,6 +44,8 @@ app.add_typer(notices_app, name="notices")
 app.add_typer(carer_app, name="carer")
 app.add_typer(visit_app, name="visit")
 app.add_typer(diary_app, name="diary")
+app.add_typer(holidays_app, name="holidays")
+app.add_typer(billing_app, name="billing")
 app.command()(shifts)
 app.command()(notify)
 app.command()(assess)

@@ -1,5 +1,5 @@
 """Scheduling commands: `homecare shifts`, `homecare carer inbox`, `homecare visit
-check-in|check-out` and `homecare diary add`."""
+check-in|check-out`, `homecare diary add` and `homecare holidays list|window`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from contracts import subjects
+from services.cli_common import payload_or_exit
 from services.infra.settings import Settings
 
 carer_app = typer.Typer(help="What a caregiver's phone does, on the console.", no_args_is_help=True)
@@ -112,7 +113,7 @@ def _visit_stamp(
     lat: float | None,
     lon: float | None,
 ) -> None:
-    cmd = _payload(
+    cmd = payload_or_exit(
         model, shift_id=shift, caregiver_id=caregiver, at=_when(at), latitude=lat, longitude=lon
     )
     _answer(subject, cmd, VISIT_ANSWERS)
@@ -135,7 +136,7 @@ def diary_add(
     """Record the day's diary for a household; warning signs alert the family doctor."""
     from contracts.scheduling.diary_v1 import RecordDiary
 
-    cmd = _payload(
+    cmd = payload_or_exit(
         RecordDiary,
         household_id=household,
         caregiver_id=caregiver,
@@ -150,6 +151,73 @@ def diary_add(
     _answer(subjects.RECORD_DIARY, cmd, [subjects.HEALTH_WARNING, subjects.DIARY_RECORDED])
 
 
+holidays_app = typer.Typer(
+    help="Public holidays (法定节假日) and households' holiday visit windows.",
+    no_args_is_help=True,
+)
+
+
+@holidays_app.command("list")
+def holidays_list(
+    year: Annotated[int | None, typer.Option(help="The year (default: this year).")] = None,
+) -> None:
+    """The public holidays of a year, from the official calendar and HOMECARE_HOLIDAYS_FILE."""
+    from services.scheduling.app import holiday_calendar
+
+    settings = Settings()
+    year = year or datetime.now(settings.tz).year
+    try:
+        calendar = holiday_calendar(settings)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if not calendar.knows(year):
+        typer.echo(
+            f"no holiday data for {year} 无该年数据: add its holidays in HOMECARE_HOLIDAYS_FILE "
+            "(docs/holidays.md)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    days = calendar.holidays(year)
+    for day, name in days:
+        console.print(f"{day} {'一二三四五六日'[day.weekday()]} {name}")
+    console.print(f"{len(days)} day(s) 天")
+
+
+@holidays_app.command("window")
+def holiday_window(
+    household: Annotated[str, typer.Argument(help="The household, e.g. H0001.")],
+    window: Annotated[
+        str | None, typer.Argument(help="HH:MM-HH:MM, e.g. 14:00-16:00; omit with --usual.")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Who recorded the household's request.")] = "",
+    usual: Annotated[
+        bool, typer.Option("--usual", help="Back to the usual window on holidays.")
+    ] = False,
+) -> None:
+    """Visit the household in another window on public holidays, as it asked (applies to
+    shifts generated from now on)."""
+    from contracts.scheduling.v1 import SetHolidayWindow
+
+    if usual == (window is not None):
+        typer.echo("give a window HH:MM-HH:MM or --usual (one of them)", err=True)
+        raise typer.Exit(2)
+    visit_window = None
+    if window is not None:
+        start, sep, end = window.partition("-")
+        if not sep:
+            typer.echo(f"{window!r}: use HH:MM-HH:MM, e.g. 14:00-16:00", err=True)
+            raise typer.Exit(2)
+        visit_window = (start.strip(), end.strip())
+    cmd = payload_or_exit(
+        SetHolidayWindow,
+        household_id=household,
+        visit_window=visit_window,
+        requested_by=by or "console",
+    )
+    _answer(subjects.SET_HOLIDAY_WINDOW, cmd, [subjects.HOLIDAY_WINDOW_SET])
+
+
 def _when(at: str | None) -> datetime:
     settings = Settings()
     if at is None:
@@ -160,18 +228,6 @@ def _when(at: str | None) -> datetime:
         typer.echo(f"--at {at!r}: use ISO 8601, e.g. 2026-11-02T09:05", err=True)
         raise typer.Exit(2) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
-
-
-def _payload(model: Any, **fields: Any) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "input"
-            typer.echo(f"{where}: {error['msg']}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _answer(subject: str, cmd: Any, answers: list[str]) -> None:
@@ -207,6 +263,7 @@ def _answer(subject: str, cmd: Any, answers: list[str]) -> None:
         subjects.VISIT_CHECKED_IN: "checked in 已签到",
         subjects.VISIT_COMPLETED: "visit recorded 服务已记录",
         subjects.DIARY_RECORDED: "diary recorded 日志已记录",
+        subjects.HOLIDAY_WINDOW_SET: "holiday window set 节假日服务时间已设置",
     }[got]
     console.print(f"[green]{label}[/green]")
 
@@ -221,7 +278,9 @@ def shifts(
     from contracts.scheduling.v1 import ShiftsOfDay, ShiftsQuery
     from services.client import ask_once
 
-    query = _payload(ShiftsQuery, date=day or _when(None).date().isoformat(), station_id=station)
+    query = payload_or_exit(
+        ShiftsQuery, date=day or _when(None).date().isoformat(), station_id=station
+    )
     servers = Settings().client_servers()
     try:
         board = asyncio.run(
@@ -241,7 +300,8 @@ def shifts(
         "done": "已完成",
         "missed": "未到岗",
     }
-    table = Table(title=f"shifts 班次 {board.date}" + (f" · {board.station_id}" if station else ""))
+    title = f"shifts 班次 {board.date}" + (f" · {board.station_id}" if station else "")
+    table = Table(title=title + (f" · {board.holiday}" if board.holiday else ""))
     for col in ("station", "window", "household", "caregiver", "status 状态", "seen", "shift"):
         table.add_column(col)
     for s in board.shifts:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from services.billing import app as billing_app
 from services.dispatch import app as dispatch_app
 from services.infra.clock import Clock
+from services.infra.logging import get_logger
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling import app as scheduling_app
@@ -25,6 +26,25 @@ def build_services(
     return [BUILDERS[n](settings, clock) for n in (names or tuple(BUILDERS))]
 
 
+# Stopping normally takes a second or two; longer means something waits (a fetch, a drain).
+SLOW_STOP_SECONDS = 15.0
+log = get_logger("homecare.system")
+
+
+async def _report_slow_stop(after: float) -> None:
+    """Log what every task is waiting on when a stop takes longer than ``after`` seconds."""
+    await asyncio.sleep(after)
+    me = asyncio.current_task()
+    waiting = []
+    for task in asyncio.all_tasks():
+        if task is me or task.done():
+            continue
+        frames = task.get_stack(limit=3)
+        where = [f"{f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}" for f in frames]
+        waiting.append({"task": task.get_name(), "at": where})
+    log.warning("stopping is slow; still waiting", seconds=after, tasks=waiting)
+
+
 class System:
     def __init__(self, settings: Settings, clock: Clock, names: tuple[str, ...] | None = None):
         self.services = build_services(settings, clock, names)
@@ -40,12 +60,16 @@ class System:
         """Every service stops consuming before any relay sends its last events, so those
         events wait in their streams for the next start instead of landing in the last,
         expiring pull requests of a service that is going away."""
-        await asyncio.gather(*(svc.stop_consuming() for svc in self.services))
-        for svc in reversed(self.services):
-            if svc.relay:
-                await svc.relay.stop()
-        for svc in reversed(self.services):
-            await svc.disconnect()
+        watchdog = asyncio.create_task(_report_slow_stop(SLOW_STOP_SECONDS))
+        try:
+            await asyncio.gather(*(svc.stop_consuming() for svc in self.services))
+            for svc in reversed(self.services):
+                if svc.relay:
+                    await svc.relay.stop()
+            for svc in reversed(self.services):
+                await svc.disconnect()
+        finally:
+            watchdog.cancel()
 
     async def migrate(self) -> None:
         for svc in self.services:

@@ -107,6 +107,10 @@ class HouseholdRegistered(Payload):
     street: str
     category: Category | None
     enrolled_on: date
+    name: str | None = Field(
+        default=None, max_length=80, description="For statements (billing); None from old senders"
+    )
+    address: str | None = Field(default=None, max_length=200)
 
 
 class CaregiverAssigned(Payload):

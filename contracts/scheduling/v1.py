@@ -93,6 +93,11 @@ class ShiftScheduled(Payload):
     address: str
     date: date
     visit_window: VisitWindow
+    holiday: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The public holiday (法定节假日) the date falls in, e.g. 国庆节",
+    )
 
 
 class ShiftsQuery(Payload):
@@ -120,6 +125,7 @@ class ShiftsOfDay(BaseModel):
     date: date
     station_id: str | None
     shifts: list[ShiftLine]
+    holiday: str | None = None
 
 
 class ShiftReminder(Payload):
@@ -132,6 +138,11 @@ class ShiftReminder(Payload):
     address: str
     date: date
     visit_window: VisitWindow
+    holiday: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The public holiday (法定节假日) the date falls in, e.g. 国庆节",
+    )
 
 
 class AcknowledgeShift(Payload):
@@ -162,6 +173,31 @@ class ShiftsGenerated(Payload):
     uncovered: int = Field(
         default=0, ge=0, description="Households whose caregiver is on leave, with no substitute"
     )
+    holiday: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The public holiday (法定节假日) the date falls in, e.g. 国庆节",
+    )
+
+
+class SetHolidayWindow(Payload):
+    """Command (station, at the household's request): the visit window on public holidays
+    (法定节假日, from the Chinese public-holiday calendar) instead of the usual one; no window
+    goes back to the usual one. Applies to shifts generated from then on."""
+
+    TYPE = "scheduling.SetHolidayWindow"
+    household_id: Id
+    visit_window: VisitWindow | None = Field(default=None, examples=[["14:00:00", "16:00:00"]])
+    requested_by: str = Field(min_length=1, max_length=80, description="Who recorded the request")
+
+
+class HolidayWindowSet(Payload):
+    """Event: a household's holiday visit window (none: its usual window on holidays too)."""
+
+    TYPE = "scheduling.HolidayWindowSet"
+    household_id: Id
+    visit_window: VisitWindow | None
+    requested_by: str
 
 
 class PauseVisits(Payload):

@@ -6,18 +6,40 @@ from pathlib import Path
 from typing import Any
 
 from contracts import subjects
+from contracts.billing.runs_v1 import (
+    BillingRunCompleted,
+    BillingRunRejected,
+    BillingRunStarted,
+    CloseMonth,
+    MonthClosed,
+    RunBilling,
+)
 from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
 from contracts.dispatch.eligibility_v1 import CategoryApproved
-from contracts.dispatch.v1 import HouseholdRegistered
+from contracts.dispatch.v1 import CaregiverRegistered, HouseholdRegistered
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import VisitCompleted
-from services.billing import handlers
+from services.billing import handlers, running
+from services.billing.engine import PolicySchedule
+from services.billing.policy_file import PolicyFileError, load_policy_schedule
 from services.billing.store import metadata, plumbing
 from services.infra.clock import Clock
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 
 NAME = "billing"
+
+
+def policy_schedule(settings: Settings) -> PolicySchedule:
+    """The monthly fee and subsidy table by effective date: the deployment's policy file,
+    else domain.md §6's defaults. A file that cannot be used stops the start with what is
+    wrong."""
+    try:
+        return load_policy_schedule(settings.billing_policy_file)
+    except PolicyFileError as exc:
+        raise ValueError(
+            f"HOMECARE_BILLING_POLICY_FILE {settings.billing_policy_file}: {exc}"
+        ) from exc
 
 
 def build(settings: Settings, clock: Clock) -> Service:
@@ -28,6 +50,13 @@ def build(settings: Settings, clock: Clock) -> Service:
         svc.once("on_household_registered", handlers.record_category),
         durable="on_household_registered",
         description="Project household categories",
+    )
+    svc.consume(
+        subjects.CAREGIVER_REGISTERED,
+        CaregiverRegistered,
+        svc.once("on_caregiver_registered", handlers.record_caregiver),
+        durable="on_caregiver_registered",
+        description="Caregivers' names for payslips",
     )
     svc.consume(
         subjects.CATEGORY_APPROVED,
@@ -43,6 +72,35 @@ def build(settings: Settings, clock: Clock) -> Service:
         durable="on_visit_completed",
         description="Count each completed visit once",
     )
+
+    svc.consume(
+        subjects.RUN_BILLING,
+        RunBilling,
+        svc.once("run_billing", running.request_run),
+        durable="run_billing",
+        description="Finance asks for a month's billing run (carried out by the run worker)",
+    )
+    svc.consume(
+        subjects.CLOSE_MONTH,
+        CloseMonth,
+        svc.once("close_month", running.close_month),
+        durable="close_month",
+        description="Close a month at its latest revision",
+    )
+    svc.background(
+        running.RunWorker(svc.store, policy_schedule(settings), svc.instance, svc.publish_core)
+    )
+    for subject, event, summary_text in (
+        (subjects.BILLING_RUN_STARTED, BillingRunStarted, "A billing run began"),
+        (
+            subjects.BILLING_RUN_COMPLETED,
+            BillingRunCompleted,
+            "A billing run's revision and totals",
+        ),
+        (subjects.BILLING_RUN_REJECTED, BillingRunRejected, "A run or close refused, with why"),
+        (subjects.MONTH_CLOSED, MonthClosed, "A month closed; never rewritten after"),
+    ):
+        svc.emits(subject, event, summary_text)
 
     async def summary(message: Envelope[Any]) -> MonthSummary:
         return await handlers.month_summary(svc.store, message.payload.month)

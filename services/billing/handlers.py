@@ -6,15 +6,25 @@ import sqlalchemy as sa
 
 from contracts.billing.v1 import MonthSummary
 from contracts.dispatch.eligibility_v1 import CategoryApproved
-from contracts.dispatch.v1 import HouseholdRegistered
+from contracts.dispatch.v1 import CaregiverRegistered, HouseholdRegistered
 from contracts.scheduling.v1 import VisitCompleted
 from services.billing.model import CategoryFrom, Visit, count_month, month_bounds
-from services.billing.store import categories, visits
+from services.billing.running import note_late_input
+from services.billing.store import categories, parties_caregivers, parties_households, visits
 from services.infra.bus.store import MessageStore, Tx
 from services.infra.upsert import insert_ignore, upsert
 
 
 async def record_category(tx: Tx, evt: HouseholdRegistered) -> None:
+    await note_late_input(tx, evt.enrolled_on)
+    party = {
+        "household_id": evt.household_id,
+        "station_id": evt.station_id,
+        "street": evt.street,
+        "name": evt.name,
+        "address": evt.address,
+    }
+    await upsert(tx.conn, parties_households, party, key=["household_id"])
     await upsert(
         tx.conn,
         categories,
@@ -23,8 +33,19 @@ async def record_category(tx: Tx, evt: HouseholdRegistered) -> None:
     )
 
 
+async def record_caregiver(tx: Tx, evt: CaregiverRegistered) -> None:
+    """Names for payslips."""
+    await upsert(
+        tx.conn,
+        parties_caregivers,
+        {"caregiver_id": evt.caregiver_id, "name": evt.name, "station_id": evt.station_id},
+        key=["caregiver_id"],
+    )
+
+
 async def record_approved_category(tx: Tx, evt: CategoryApproved) -> None:
     """An approved category holds from its round's first day (a later approval overrides)."""
+    await note_late_input(tx, evt.effective_from)
     await upsert(
         tx.conn,
         categories,
@@ -39,7 +60,7 @@ async def record_approved_category(tx: Tx, evt: CategoryApproved) -> None:
 
 async def record_visit(tx: Tx, evt: VisitCompleted) -> None:
     # The visit id is the key too, so even a re-sent event under a new id counts once.
-    await insert_ignore(
+    added = await insert_ignore(
         tx.conn,
         visits,
         {
@@ -49,6 +70,8 @@ async def record_visit(tx: Tx, evt: VisitCompleted) -> None:
             "date": evt.date,
         },
     )
+    if added:
+        await note_late_input(tx, evt.date)
 
 
 async def month_summary(store: MessageStore, month: str) -> MonthSummary:

@@ -1,5 +1,6 @@
 """The demo's dispatch stories: eligibility assessment and approval, a shortlist confirmed by a
-station manager, the street's batch assignment, one replacement and one substitute."""
+station manager, the street's batch assignment and one replacement. (The leave and its
+substitute go through scheduling: services/demo/care.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from contracts.dispatch.v1 import (
     RegisterHousehold,
     ReplaceCaregiver,
     RequestCare,
-    RequestSubstitute,
 )
 from contracts.envelope import Payload
 from services.client import BusClient, until
@@ -204,33 +204,3 @@ async def replace_one(
         "new": assigned[0]["caregiver_id"] if assigned else None,
         "reason": refused[0]["reason"] if refused else None,
     }
-
-
-async def substitute_one(
-    client: BusClient,
-    watcher: BusWatcher,
-    household_id: str,
-    caregiver_id: str,
-    first_day: date,
-    days: int,
-) -> dict[str, Any]:
-    await client.send(
-        subjects.REQUEST_SUBSTITUTE,
-        RequestSubstitute(
-            substitute_request_id=f"SUB-{household_id}",
-            household_id=household_id,
-            caregiver_id=caregiver_id,
-            first_day=first_day,
-            last_day=first_day + timedelta(days=days - 1),
-        ),
-    )
-    await watcher.wait_until(
-        lambda: (
-            watcher.by_type["dispatch.SubstituteAssigned"]
-            + watcher.by_type["dispatch.SubstituteUnavailable"]
-            >= 1
-        ),
-        "the substitute",
-    )
-    found = watcher.payloads["dispatch.SubstituteAssigned"]
-    return dict(found[0]) if found else dict(watcher.payloads["dispatch.SubstituteUnavailable"][0])

@@ -20,6 +20,7 @@ class BusWatcher:
         self._nc = nc
         self.by_type: Counter[str] = Counter()
         self.payloads: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.shifts_by_date: Counter[str] = Counter()  # shift messages (not kept) per day
         self._changed = asyncio.Condition()
         self._sub: Any = None
 
@@ -35,9 +36,12 @@ class BusWatcher:
         if msg.subject.startswith("homecare.rpc."):
             return
         self.by_type[kind] += 1
-        if not kind.startswith("scheduling.ShiftScheduled"):  # the phones keep those
-            with contextlib.suppress(ValueError, KeyError):
-                self.payloads[kind].append(json.loads(msg.data)["payload"])
+        with contextlib.suppress(ValueError, KeyError):
+            payload = json.loads(msg.data)["payload"]
+            if kind.startswith("scheduling.ShiftScheduled"):  # the phones keep those
+                self.shifts_by_date[payload["date"]] += 1
+            else:
+                self.payloads[kind].append(payload)
         async with self._changed:
             self._changed.notify_all()
 

@@ -11,6 +11,7 @@ from contracts import subjects as s
 from contracts.dispatch import eligibility_v1 as e
 from contracts.dispatch import v1 as d
 from contracts.envelope import Envelope, Payload
+from contracts.scheduling.appraisal_v1 import CaregiverAppraised
 from services.dispatch import approval, assigning, registering, replacing, requesting
 from services.dispatch.matching import Weights
 from services.dispatch.store import metadata, plumbing
@@ -35,6 +36,13 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         registering.register_household,
         "register_household",
         "Add or update a household",
+    ),
+    (
+        s.CAREGIVER_APPRAISED,
+        CaregiverAppraised,
+        registering.record_appraisal,
+        "on_caregiver_appraised",
+        "Keep each caregiver's latest monthly appraisal for matching",
     ),
     (
         s.REQUEST_CARE,

@@ -195,7 +195,7 @@ def _caregiver(row: Any) -> CaregiverFacts:
         certificates={
             c["module"]: date.fromisoformat(c["expires_on"]) for c in p.get("certificates", ())
         },
-        appraisal=p.get("appraisal_score"),
+        appraisal=p.get("appraisal_score") if row.appraisal_score is None else row.appraisal_score,
         child_of=frozenset(p.get("child_of", ())),
     )
 

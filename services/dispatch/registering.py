@@ -13,6 +13,7 @@ from contracts.dispatch.v1 import (
     RegisterCaregiver,
     RegisterHousehold,
 )
+from contracts.scheduling.appraisal_v1 import CaregiverAppraised
 from services.dispatch.facts import renew_roster
 from services.dispatch.store import applications, caregivers, households
 from services.infra.bus.store import Tx
@@ -49,6 +50,25 @@ async def register_caregiver(tx: Tx, cmd: RegisterCaregiver) -> None:
     )
 
 
+async def record_appraisal(tx: Tx, evt: CaregiverAppraised) -> None:
+    """Keep the caregiver's latest monthly score for matching; a late score of an earlier
+    month does not replace a later one. Unknown caregivers are ignored (nothing to score)."""
+    street = await tx.conn.scalar(
+        sa.update(caregivers)
+        .where(
+            caregivers.c.caregiver_id == evt.caregiver_id,
+            sa.or_(
+                caregivers.c.appraised_month.is_(None),
+                caregivers.c.appraised_month <= evt.month,
+            ),
+        )
+        .values(appraisal_score=evt.score, appraised_month=evt.month)
+        .returning(caregivers.c.street)
+    )
+    if street is not None:
+        await renew_roster(tx.conn, street)
+
+
 async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
     """Add or update; the same registration again (a re-import) changes nothing."""
     profile = cmd.model_dump(mode="json")
@@ -71,6 +91,8 @@ async def register_household(tx: Tx, cmd: RegisterHousehold) -> None:
             street=cmd.street,
             category=row["category"],
             enrolled_on=cmd.enrolled_on,
+            name=cmd.name,
+            address=cmd.address,
         ),
     )
 

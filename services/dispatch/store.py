@@ -20,6 +20,10 @@ caregivers = sa.Table(
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("profile", sa.JSON, nullable=True),  # the whole registration, as sent
+    # the latest monthly appraisal from scheduling (CaregiverAppraised); before the first,
+    # the registration's appraisal_score, if any
+    sa.Column("appraisal_score", sa.Float, nullable=True),
+    sa.Column("appraised_month", sa.String(7), nullable=True),
 )
 
 # One row per street with caregivers: a fresh token each time any of its caregivers changes,

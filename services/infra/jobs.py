@@ -126,7 +126,8 @@ class JobRunner:
         )
         horizon = now - job.misfire_grace
         # A job that never ran starts with this runner: nothing was missed before it existed.
-        cursor = max(last, horizon) if last else self._started - TICK
+        # Either way fire times older than the grace are not run (a long outage after start).
+        cursor = max(last if last else self._started - TICK, horizon)
         due: list[datetime] = []
         while True:
             fire_time = job.trigger.get_next_fire_time(None, cursor + TICK)

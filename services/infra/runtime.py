@@ -12,7 +12,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pydantic
 import sqlalchemy as sa
@@ -56,6 +56,12 @@ HAND_BACK_DELAY = FETCH_TIMEOUT + 0.5
 PLACEHOLDER_NATS = "nats://127.0.0.1:4222"
 
 
+class Worker(Protocol):
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class Service:
     def __init__(
         self,
@@ -92,6 +98,7 @@ class Service:
         )
         self.relay: OutboxRelay | None = None
         self.jobs: JobRunner | None = None
+        self.workers: list[Worker] = []
         self._scheduled: list[Job] = []
         self._job_runs: sa.Table | None = None
         self.consumers: list[str] = []
@@ -196,6 +203,15 @@ class Service:
         self._scheduled.append(job)
         self._job_runs = runs
 
+    def background(self, worker: Worker) -> None:
+        """Work of this service's own (not a message handler): started with the service,
+        stopped with its consumers."""
+        self.workers.append(worker)
+
+    async def publish_core(self, subject: str, data: bytes) -> None:
+        """A core NATS message, not stored (progress notes and the like)."""
+        await self.broker.connection.publish(subject, data)
+
     def emits(self, subject: str, payload: type[Payload], description: str) -> None:
         """Document an event this service publishes (through the outbox) in AsyncAPI."""
         self.broker.publisher(
@@ -235,6 +251,8 @@ class Service:
                 self.settings.job_tick_seconds,
             )
             self.jobs.start()
+        for worker in self.workers:
+            worker.start()
         self.started_at = self.clock.now()
         self.log.info("service started", instance=self.instance, consumers=self.consumers)
 
@@ -251,6 +269,8 @@ class Service:
         """No new jobs or fetches; what the last fetches brought is handled or handed back."""
         if self.jobs:
             await self.jobs.stop()
+        for worker in self.workers:
+            await worker.stop()
         await self._finish_fetches()
 
     async def disconnect(self) -> None:

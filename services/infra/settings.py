@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     appraisal_threshold: float = Field(
         default=60.0, ge=0, le=100, description="A monthly score below this alerts the station."
     )
+    district: str = Field(
+        default="沙河口区",
+        min_length=1,
+        max_length=40,
+        description="The district named on the subsidy claim summary for the civil-affairs bureau.",
+    )
+    billing_policy_file: Path | None = Field(
+        default=None,
+        description="YAML or JSON file of the monthly fee and subsidy table by effective date "
+        "(docs/billing.md); unset: the default policy of domain.md §6.",
+    )
+    holidays_file: Path | None = Field(
+        default=None,
+        description="YAML file adding or correcting public holidays (docs/holidays.md); "
+        "the official calendar comes with the chinesecalendar package.",
+    )
     job_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often scheduled jobs look for due fire times."
     )

@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from contracts import subjects
@@ -46,7 +47,9 @@ from contracts.scheduling.v1 import (
     CheckOut,
     CompleteVisit,
     GenerateShifts,
+    HolidayWindowSet,
     PauseVisits,
+    SetHolidayWindow,
     ShiftAcknowledged,
     ShiftCancelled,
     ShiftReminder,
@@ -65,6 +68,7 @@ from services.infra.jobs import Job
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling import appraising, diaries, handlers, leave, queries
+from services.scheduling.holidays import OFFICIAL, HolidayCalendar, calendar_from_mapping
 from services.scheduling.store import job_runs, metadata, plumbing
 
 NAME = "scheduling"
@@ -162,6 +166,13 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
         "record_ledger_entry",
         "Money received, spent or returned for a household",
     ),
+    (
+        subjects.SET_HOLIDAY_WINDOW,
+        SetHolidayWindow,
+        handlers.set_holiday_window,
+        "set_holiday_window",
+        "A household's visit window on public holidays",
+    ),
     (subjects.CHECK_IN, CheckIn, handlers.check_in, "check_in", "A caregiver arrived for a shift"),
     (
         subjects.CHECK_OUT,
@@ -201,6 +212,7 @@ EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
     (subjects.LEDGER_ENTRY_RECORDED, LedgerEntryRecorded, "A ledger entry and balance"),
     (subjects.LEDGER_ENTRY_REJECTED, LedgerEntryRejected, "A refused ledger entry"),
     (subjects.VISITS_PAUSED, VisitsPaused, "A household's visits are paused"),
+    (subjects.HOLIDAY_WINDOW_SET, HolidayWindowSet, "A household's holiday visit window"),
     (subjects.VISIT_CHECKED_IN, VisitCheckedIn, "A caregiver is at the household"),
     (subjects.VISIT_MISSED, VisitMissed, "No check-in by the end of the window + grace"),
 )
@@ -212,8 +224,30 @@ def daily_at(hh_mm: str, settings: Settings) -> CronTrigger:
     return CronTrigger(hour=hour, minute=minute, timezone=settings.tz)
 
 
+def holiday_calendar(settings: Settings) -> HolidayCalendar:
+    """The official calendar, with the deployment's holidays file when it names one; a
+    missing or wrong file stops the start with what is wrong."""
+    path = settings.holidays_file
+    if path is None:
+        return OFFICIAL
+    try:
+        return calendar_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        raise ValueError(f"HOMECARE_HOLIDAYS_FILE {path}: {exc}") from exc
+
+
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
+    calendar = holiday_calendar(settings)
+    # The use cases that make shifts need the holiday calendar (holiday visit windows).
+    with_calendar = {
+        use_case: partial(use_case, calendar=calendar)
+        for use_case in (
+            handlers.record_assignment,
+            handlers.generate_shifts,
+            leave.record_substitute,
+        )
+    }
     threshold = settings.appraisal_threshold
     svc.consume(
         subjects.APPRAISE_MONTH,
@@ -236,7 +270,7 @@ def build(settings: Settings, clock: Clock) -> Service:
         svc.consume(
             subject,
             payload,
-            svc.once(consumer, use_case),
+            svc.once(consumer, with_calendar.get(use_case, use_case)),
             durable=consumer,
             description=description,
         )
@@ -244,7 +278,7 @@ def build(settings: Settings, clock: Clock) -> Service:
         Job(
             "evening_shifts",
             daily_at(settings.shifts_at, settings),
-            handlers.evening_shifts,
+            partial(handlers.evening_shifts, calendar=calendar),
             description="Generate tomorrow's shifts and send the shift messages",
         ),
         job_runs,

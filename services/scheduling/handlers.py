@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,9 @@ from contracts.scheduling.v1 import (
     CheckOut,
     CompleteVisit,
     GenerateShifts,
+    HolidayWindowSet,
     PauseVisits,
+    SetHolidayWindow,
     ShiftAcknowledged,
     ShiftCancelled,
     ShiftReminder,
@@ -28,9 +30,12 @@ from contracts.scheduling.v1 import (
     VisitRejected,
     VisitsPaused,
 )
+from services.infra.bulk import gc_paused
 from services.infra.bus.store import Tx
 from services.infra.clock import in_zone
-from services.infra.upsert import insert_ignore, upsert
+from services.infra.logging import get_logger
+from services.infra.upsert import insert_ignore, insert_many, upsert
+from services.scheduling.holidays import OFFICIAL, HolidayCalendar
 from services.scheduling.model import (
     ShiftView,
     is_missed,
@@ -41,6 +46,7 @@ from services.scheduling.model import (
 from services.scheduling.store import (
     assignments,
     generated_days,
+    holiday_windows,
     leaves,
     pauses,
     shifts,
@@ -52,8 +58,12 @@ from services.scheduling.store import (
 # neither can miss a row the other has not committed yet.
 SHIFTS_LOCK = "scheduling.shifts"
 
+log = get_logger("homecare.scheduling")
 
-async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
+
+async def record_assignment(
+    tx: Tx, evt: CaregiverAssigned, calendar: HolidayCalendar = OFFICIAL
+) -> None:
     """A new assignment replaces any earlier active one of the household. Days whose shifts
     were already generated get this assignment's shift now, so an assignment that arrives
     after its first day's generation (events from two streams have no common order) still
@@ -91,9 +101,10 @@ async def record_assignment(tx: Tx, evt: CaregiverAssigned) -> None:
         .order_by(generated_days.c.date)
     )
     for (day,) in days.all():
-        caregiver_id = (await day_cover(tx, day)).caregiver_for(assignment)
+        cover = await day_cover(tx, day, calendar)
+        caregiver_id = cover.caregiver_for(assignment)
         if caregiver_id:
-            await create_shift(tx, assignment, day, caregiver_id)
+            await create_shifts(tx, day, cover, [(assignment, caregiver_id)])
 
 
 async def end_assignment(tx: Tx, evt: AssignmentEnded) -> None:
@@ -106,35 +117,81 @@ async def end_assignment(tx: Tx, evt: AssignmentEnded) -> None:
     )
 
 
-async def generate_shifts(tx: Tx, cmd: GenerateShifts) -> None:
-    """One shift per active assignment for the day; existing shifts are left as they are."""
+async def generate_shifts(
+    tx: Tx, cmd: GenerateShifts, calendar: HolidayCalendar = OFFICIAL
+) -> None:
+    """One shift per active assignment for the day; existing shifts are left as they are.
+    Set-based: a few reads, one insert and the messages, whatever the number of households."""
     await tx.lock(SHIFTS_LOCK)
     await insert_ignore(tx.conn, generated_days, {"date": cmd.date})
     active = await tx.conn.execute(
-        sa.select(assignments)
+        sa.select(
+            assignments.c.assignment_id,
+            assignments.c.household_id,
+            assignments.c.caregiver_id,
+            assignments.c.address,
+            assignments.c.visit_start,
+            assignments.c.visit_end,
+        )
         .where(assignments.c.active, assignments.c.start_date <= cmd.date)
         .order_by(assignments.c.household_id)
     )
-    created = present = paused = uncovered = 0
-    cover = await day_cover(tx, cmd.date)
+    cover = await day_cover(tx, cmd.date, calendar)
+    planned: list[tuple[Any, str]] = []
+    paused = uncovered = 0
     for a in active.all():
         caregiver_id = cover.caregiver_for(a)
         if a.household_id in cover.paused:
             paused += 1
         elif caregiver_id is None:
             uncovered += 1
-        elif await create_shift(tx, a, cmd.date, caregiver_id):
-            created += 1
         else:
-            present += 1
+            planned.append((a, caregiver_id))
+    created = await create_shifts(tx, cmd.date, cover, planned)
+    if cover.holiday is None and not calendar.knows(cmd.date.year):
+        log.warning(
+            "the holiday calendar has no data for this year: no day of it is a public holiday"
+            " (add its holidays in HOMECARE_HOLIDAYS_FILE)",
+            year=cmd.date.year,
+        )
     await tx.emit(
         subjects.SHIFTS_GENERATED,
         ShiftsGenerated(
             date=cmd.date,
             created=created,
-            already_present=present,
+            already_present=len(planned) - created,
             paused=paused,
             uncovered=uncovered,
+            holiday=cover.holiday,
+        ),
+    )
+
+
+async def set_holiday_window(tx: Tx, cmd: SetHolidayWindow) -> None:
+    """Keep (or forget) the household's holiday window; shifts generated from now on use it."""
+    if cmd.visit_window is None:
+        await tx.conn.execute(
+            sa.delete(holiday_windows).where(holiday_windows.c.household_id == cmd.household_id)
+        )
+    else:
+        start, end = cmd.visit_window
+        await upsert(
+            tx.conn,
+            holiday_windows,
+            {
+                "household_id": cmd.household_id,
+                "visit_start": start,
+                "visit_end": end,
+                "requested_by": cmd.requested_by,
+            },
+            key=["household_id"],
+        )
+    await tx.emit(
+        subjects.HOLIDAY_WINDOW_SET,
+        HolidayWindowSet(
+            household_id=cmd.household_id,
+            visit_window=cmd.visit_window,
+            requested_by=cmd.requested_by,
         ),
     )
 
@@ -194,6 +251,7 @@ async def morning_reminders(tx: Tx, fire_time: datetime) -> None:
                 address=row.address,
                 date=row.date,
                 visit_window=(row.visit_start, row.visit_end),
+                holiday=row.holiday,
             ),
         )
 
@@ -245,12 +303,15 @@ async def cancel_shifts(tx: Tx, reason: str, *where: Any) -> int:
 
 @dataclass(frozen=True)
 class DayCover:
-    """Who visits whom on one day: paused households get nobody, a substitute covers a
-    caregiver's leave, a leave without a substitute leaves the household uncovered."""
+    """Who visits whom on one day, and when: paused households get nobody, a substitute
+    covers a caregiver's leave, a leave without a substitute leaves the household uncovered;
+    on a public holiday a household that asked for a holiday window is visited in it."""
 
     paused: set[str]  # household ids
     substitutes: dict[str, str]  # household id -> substitute caregiver
     on_leave: set[str]  # caregivers with approved leave
+    holiday: str | None = None  # the public holiday the day falls in
+    holiday_windows: dict[str, tuple[time, time]] = field(default_factory=dict)
 
     def caregiver_for(self, assignment: Any) -> str | None:
         if assignment.household_id in self.paused:
@@ -261,8 +322,12 @@ class DayCover:
             return None
         return str(assignment.caregiver_id)
 
+    def window_for(self, assignment: Any) -> tuple[time, time]:
+        usual = (assignment.visit_start, assignment.visit_end)
+        return self.holiday_windows.get(assignment.household_id, usual)
 
-async def day_cover(tx: Tx, day: date) -> DayCover:
+
+async def day_cover(tx: Tx, day: date, calendar: HolidayCalendar = OFFICIAL) -> DayCover:
     def on(table: sa.Table) -> Any:
         return (table.c.first_day <= day) & (table.c.last_day >= day)
 
@@ -275,46 +340,86 @@ async def day_cover(tx: Tx, day: date) -> DayCover:
     away = await tx.conn.scalars(
         sa.select(leaves.c.caregiver_id).where(on(leaves), leaves.c.status == "approved")
     )
-    return DayCover(set(paused.all()), dict(subs.all()), set(away.all()))
+    holiday = calendar.holiday(day)
+    windows: dict[str, tuple[time, time]] = {}
+    if holiday:
+        asked = await tx.conn.execute(
+            sa.select(
+                holiday_windows.c.household_id,
+                holiday_windows.c.visit_start,
+                holiday_windows.c.visit_end,
+            )
+        )
+        windows = {household: (start, end) for household, start, end in asked.all()}
+    return DayCover(set(paused.all()), dict(subs.all()), set(away.all()), holiday, windows)
 
 
-async def evening_shifts(tx: Tx, fire_time: datetime) -> None:
+async def evening_shifts(tx: Tx, fire_time: datetime, calendar: HolidayCalendar = OFFICIAL) -> None:
     """The evening job: tomorrow's shifts (and their messages to the caregivers)."""
-    await generate_shifts(tx, GenerateShifts(date=fire_time.date() + timedelta(days=1)))
+    await generate_shifts(tx, GenerateShifts(date=fire_time.date() + timedelta(days=1)), calendar)
 
 
-async def create_shift(tx: Tx, a: Any, day: date, caregiver_id: str) -> bool:
-    """The shift of assignment ``a`` on ``day``, made by ``caregiver_id`` (its own caregiver
-    or a substitute), and its message to them; False when the household already has that
-    day's shift."""
-    shift_id = shift_id_for(a.household_id, day)
-    inserted = await insert_ignore(
-        tx.conn,
-        shifts,
-        {
-            "shift_id": shift_id,
-            "assignment_id": a.assignment_id,
-            "household_id": a.household_id,
-            "caregiver_id": caregiver_id,
-            "date": day,
-            "visit_start": a.visit_start,
-            "visit_end": a.visit_end,
-            "visited": False,
-        },
-    )
-    if inserted:
+# Up to this many households are looked up by shift id; more read the whole day's shifts.
+_LOOKUP_BY_ID = 500
+
+
+async def create_shifts(tx: Tx, day: date, cover: DayCover, planned: list[tuple[Any, str]]) -> int:
+    """The shifts of ``day`` for (assignment, caregiver) pairs (its own caregiver or a
+    substitute), in ``cover``'s window, with their messages to the caregivers. A household
+    that already has that day's shift keeps it. Returns how many were made."""
+    if not planned:
+        return 0
+    day_shifts = sa.select(shifts.c.shift_id).where(shifts.c.date == day)
+    if len(planned) <= _LOOKUP_BY_ID:
+        ids = [shift_id_for(a.household_id, day) for a, _ in planned]
+        day_shifts = day_shifts.where(shifts.c.shift_id.in_(ids))
+    existing = set((await tx.conn.scalars(day_shifts)).all())
+    with gc_paused(len(planned)):
+        return await _new_shifts(tx, day, cover, planned, existing)
+
+
+async def _new_shifts(
+    tx: Tx, day: date, cover: DayCover, planned: list[tuple[Any, str]], existing: set[str]
+) -> int:
+    rows = []
+    addresses = []
+    for a, caregiver_id in planned:
+        shift_id = shift_id_for(a.household_id, day)
+        if shift_id in existing:
+            continue
+        existing.add(shift_id)
+        visit_start, visit_end = cover.window_for(a)
+        rows.append(
+            {
+                "shift_id": shift_id,
+                "assignment_id": a.assignment_id,
+                "household_id": a.household_id,
+                "caregiver_id": caregiver_id,
+                "date": day,
+                "visit_start": visit_start,
+                "visit_end": visit_end,
+                "visited": False,
+                "holiday": cover.holiday,
+            }
+        )
+        addresses.append(a.address)
+    if not rows:
+        return 0
+    await insert_many(tx.conn, shifts, rows)
+    for row, address in zip(rows, addresses, strict=True):
         await tx.emit(
-            subjects.carer_shift_subject(caregiver_id),
+            subjects.carer_shift_subject(row["caregiver_id"]),
             ShiftScheduled(
-                shift_id=shift_id,
-                caregiver_id=caregiver_id,
-                household_id=a.household_id,
-                address=a.address,
+                shift_id=row["shift_id"],
+                caregiver_id=row["caregiver_id"],
+                household_id=row["household_id"],
+                address=address,
                 date=day,
-                visit_window=(a.visit_start, a.visit_end),
+                visit_window=(row["visit_start"], row["visit_end"]),
+                holiday=cover.holiday,
             ),
         )
-    return inserted
+    return len(rows)
 
 
 async def complete_visit(tx: Tx, cmd: CompleteVisit) -> None:

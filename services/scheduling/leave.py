@@ -19,7 +19,8 @@ from contracts.scheduling.leave_v1 import (
 )
 from services.infra.bus.store import Tx
 from services.infra.upsert import insert_ignore
-from services.scheduling.handlers import SHIFTS_LOCK, cancel_shifts, create_shift
+from services.scheduling.handlers import SHIFTS_LOCK, cancel_shifts, create_shifts, day_cover
+from services.scheduling.holidays import OFFICIAL, HolidayCalendar
 from services.scheduling.store import assignments, generated_days, leaves, shifts, substitutions
 
 
@@ -121,7 +122,9 @@ async def decide_leave(tx: Tx, cmd: DecideLeave) -> None:
     )
 
 
-async def record_substitute(tx: Tx, evt: SubstituteAssigned) -> None:
+async def record_substitute(
+    tx: Tx, evt: SubstituteAssigned, calendar: HolidayCalendar = OFFICIAL
+) -> None:
     """Dispatch found a substitute: they make the household's visits on those days, also on
     days whose shifts were generated before the answer came."""
     await tx.lock(SHIFTS_LOCK)
@@ -155,7 +158,8 @@ async def record_substitute(tx: Tx, evt: SubstituteAssigned) -> None:
         )
     )
     for day in days.all():
-        await create_shift(tx, assignment, day, evt.caregiver_id)
+        cover = await day_cover(tx, day, calendar)
+        await create_shifts(tx, day, cover, [(assignment, evt.caregiver_id)])
 
 
 async def _households_served(tx: Tx, caregiver_id: str) -> list[str]:

@@ -25,7 +25,9 @@ async def shifts_of_day(store: MessageStore, query: ShiftsQuery, grace: timedelt
         select = select.where(assignments.c.station_id == query.station_id)
     now = store.clock.now()
     lines = []
+    holiday = None
     for row in await store.read(select):
+        holiday = holiday or row.holiday
         if row.visited:
             status = "done"
         elif row.checked_in_at is not None:
@@ -46,4 +48,4 @@ async def shifts_of_day(store: MessageStore, query: ShiftsQuery, grace: timedelt
                 acknowledged=row.acknowledged_at is not None,
             )
         )
-    return ShiftsOfDay(date=query.date, station_id=query.station_id, shifts=lines)
+    return ShiftsOfDay(date=query.date, station_id=query.station_id, shifts=lines, holiday=holiday)

@@ -16,7 +16,8 @@ assignments = sa.Table(
     metadata,
     sa.Column("assignment_id", sa.String(64), primary_key=True),
     sa.Column("household_id", sa.String(40), nullable=False, index=True),
-    sa.Column("caregiver_id", sa.String(40), nullable=False),
+    # a caregiver's households (leave); without it a city's leave scans every assignment
+    sa.Column("caregiver_id", sa.String(40), nullable=False, index=True),
     sa.Column("station_id", sa.String(40), nullable=False),
     sa.Column("address", sa.String(200), nullable=False),
     sa.Column("start_date", sa.Date, nullable=False),
@@ -44,6 +45,18 @@ shifts = sa.Table(
     sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
     # VisitMissed was sent (once per shift)
     sa.Column("missed_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
+    # the public holiday (法定节假日) of its date, when there is one
+    sa.Column("holiday", sa.String(40), nullable=True),
+)
+
+# The visit window a household asked for on public holidays (SetHolidayWindow).
+holiday_windows = sa.Table(
+    "holiday_windows",
+    metadata,
+    sa.Column("household_id", sa.String(40), primary_key=True),
+    sa.Column("visit_start", sa.Time, nullable=False),
+    sa.Column("visit_end", sa.Time, nullable=False),
+    sa.Column("requested_by", sa.String(80), nullable=False),
 )
 
 visits = sa.Table(

@@ -18,6 +18,16 @@ from dispatch_samples import DISPATCH_SAMPLES
 from pydantic import BaseModel
 
 from contracts import subjects
+from contracts.billing.runs_v1 import (
+    BillingProgress,
+    BillingRunCompleted,
+    BillingRunRejected,
+    BillingRunStarted,
+    BillingTotals,
+    CloseMonth,
+    MonthClosed,
+    RunBilling,
+)
 from contracts.billing.v1 import MonthSummary, MonthSummaryQuery
 from contracts.dispatch.eligibility_v1 import RoundApplications, SubmitApplication
 from contracts.dispatch.v1 import (
@@ -68,7 +78,9 @@ from contracts.scheduling.v1 import (
     CheckOut,
     CompleteVisit,
     GenerateShifts,
+    HolidayWindowSet,
     PauseVisits,
+    SetHolidayWindow,
     ShiftAcknowledged,
     ShiftCancelled,
     ShiftLine,
@@ -92,6 +104,9 @@ ENVELOPE_FIELDS = {"event_id", "type", "version", "occurred_at", "correlation_id
 AT = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 WINDOW = (time(9), time(11))
 
+BILLING_TOTALS = BillingTotals(
+    charge="170400.00", subsidy="22720.00", family_share="147680.00", pay="170400.00"
+)
 SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
     RegisterCaregiver: RegisterCaregiver(
         caregiver_id="C0001", name="王秀兰", station_id="S01", street="中山公园街道"
@@ -156,6 +171,12 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         checked_out_at=AT.replace(hour=10),
     ),
     VisitRejected: VisitRejected(shift_id="SH1", caregiver_id="C0001", reason="not your shift"),
+    SetHolidayWindow: SetHolidayWindow(
+        household_id="H0001", visit_window=(time(14), time(16)), requested_by="王站长"
+    ),
+    HolidayWindowSet: HolidayWindowSet(
+        household_id="H0001", visit_window=(time(14), time(16)), requested_by="王站长"
+    ),
     PauseVisits: PauseVisits(
         household_id="H0001",
         first_day=date(2026, 11, 3),
@@ -313,6 +334,34 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         grace_minutes=30,
     ),
     MonthSummaryQuery: MonthSummaryQuery(month="2026-11"),
+    RunBilling: RunBilling(month="2026-11", requested_by="王会计"),
+    CloseMonth: CloseMonth(month="2026-11", closed_by="财务主管"),
+    BillingRunStarted: BillingRunStarted(
+        run_id="5f0c6a3c2d0e4a45a3bb2f0b7b6c9d11", month="2026-11", requested_by="王会计"
+    ),
+    BillingRunCompleted: BillingRunCompleted(
+        run_id="5f0c6a3c2d0e4a45a3bb2f0b7b6c9d11",
+        month="2026-11",
+        revision=2,
+        new_revision=True,
+        requested_by="王会计",
+        fingerprint="9f2c" * 16,
+        households=120,
+        caregivers=80,
+        visits=3408,
+        totals=BILLING_TOTALS,
+        adjustments=2,
+        corrections=0,
+        warnings=1,
+    ),
+    BillingRunRejected: BillingRunRejected(
+        month="2026-11",
+        reason="2026-11 was closed at revision 2; corrections go into the next month",
+        reason_zh="2026-11 已于第 2 版结账，更正计入下月",
+    ),
+    MonthClosed: MonthClosed(
+        month="2026-11", revision=2, closed_by="财务主管", totals=BILLING_TOTALS
+    ),
     HealthQuery: HealthQuery(),
     DeadLettered: DeadLettered(
         dead_letter_id=1,
@@ -328,6 +377,14 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
 }
 
 SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {
+    BillingTotals: BILLING_TOTALS,
+    BillingProgress: BillingProgress(
+        run_id="5f0c6a3c2d0e4a45a3bb2f0b7b6c9d11",
+        month="2026-11",
+        done=2000,
+        total=100000,
+        stage="households",
+    ),
     RoundApplications: RoundApplications(
         round="2026-11",
         applications=[

@@ -7,17 +7,20 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from builders import assignment_event
-from conftest import SHANGHAI
+from builders import STREET, assignment_event, one_assignment
+from conftest import SHANGHAI, eventually
 from scheduling_helpers import apply, emitted
 
 from contracts import subjects
 from contracts.scheduling.appraisal_v1 import AppraiseMonth, RecordComplaint, RecordSatisfaction
 from contracts.scheduling.diary_v1 import RecordDiary
 from contracts.scheduling.v1 import CompleteVisit, GenerateShifts
+from services.client import BusClient
+from services.dispatch.facts import caregiver_facts
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
 from services.scheduling import appraising, diaries, handlers
+from services.system import System
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -116,3 +119,30 @@ async def test_the_job_on_the_first_appraises_the_month_past(
         await job.work(tx, at(date(2027, 1, 1), 6))
     scores = await emitted(scheduling, subjects.CAREGIVER_APPRAISED)
     assert {s["month"] for s in scores} == {"2026-12"} and len(scores) == 2
+
+
+async def test_over_the_bus_dispatch_matches_with_the_new_score(
+    system: System, client: BusClient
+) -> None:
+    """AppraiseMonth over the bus: scheduling's CaregiverAppraised reaches dispatch, whose
+    matching facts then carry the score."""
+    watcher = await one_assignment(client)  # H1 assigned to C1
+    await client.send(
+        subjects.RECORD_SATISFACTION,
+        RecordSatisfaction(
+            household_id="H1", caregiver_id="C1", month="2026-11", score=5, recorded_by="站长"
+        ),
+    )
+    await client.send(subjects.APPRAISE_MONTH, AppraiseMonth(month="2026-11"))
+    await watcher.wait_until(
+        lambda: watcher.by_type["scheduling.CaregiverAppraised"] == 1, "appraisal", timeout=20
+    )
+    score = watcher.payloads["scheduling.CaregiverAppraised"][0]["score"]
+    dispatch = system["dispatch"]
+
+    async def dispatch_has_it() -> bool:
+        async with dispatch.engine.connect() as conn:
+            facts = await caregiver_facts(conn, STREET, date(2026, 12, 1), date(2026, 12, 1))
+        return [c.appraisal for c in facts] == [score]
+
+    await eventually(dispatch_has_it, "dispatch to keep C1's score")

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,10 @@ async def test_contracts_are_exported_and_current() -> None:
     assert code == 0, out
 
 
+def file_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
 async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
     code, out, err = await run(
         "demo",
@@ -162,7 +167,7 @@ async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
         "--households",
         "16",
         "--caregivers",
-        "10",
+        "14",  # enough to spare one for the leave
         "--output",
         str(tmp_path / "demo"),
         env=clean_env(),
@@ -173,8 +178,19 @@ async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
     assert s["households"] == s["care_requests"] == 16
     assert s["assignments"] + len(s["unmet"]) == 16
     assert s["shifts"] == s["shift_messages_received"] > 0
-    assert s["visits_completed"] + s["visits_missed"] == s["shifts"]
+    # every shift message was visited, missed, or cancelled for the leave
+    assert s["visits_completed"] + s["visits_missed"] + s["shifts_cancelled"] == s["shifts"]
     assert s["billing"]["visits"] == s["visits_completed"] == s["billing"]["served_days"]
+    # the month's billing run, and documents a new user can open
+    bill = s["billing_run"]
+    assert (bill["revision"], bill["new_revision"]) == (1, True)
+    assert bill["visits"] == s["visits_completed"]
+    totals = {k: Decimal(v) for k, v in bill["totals"].items()}
+    assert totals["subsidy"] + totals["family_share"] == totals["charge"] == totals["pay"]
+    assert bill["statements"] == bill["households"] == s["billing"]["households_served"]
+    assert bill["payslips"] == bill["caregivers"] == s["billing"]["caregivers"]
+    assert "2026-11" in file_bytes(bill["example_statement"]).decode("utf-8")
+    assert file_bytes(bill["claim_summary"])
     assert sum(s["billing"]["served_days_by_category"].values()) == s["billing"]["served_days"]
     assert [d["original_event_id"] for d in s["dead_letters"]] == ["demo-malformed-1"]
     assert s["eligibility"]["applications"] == sum(s["eligibility"]["assessed"].values())
@@ -184,11 +200,33 @@ async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
     assert 10 <= s["batch"]["assigned"] + s["batch"]["unmet"] <= 15
     replacement = s["replacement"]
     assert replacement["new"] != replacement["replaced"] or replacement["reason"]
-    substitute = s["substitute"]
-    assert substitute.get("reason") or substitute["caregiver_id"] != substitute["replaces"]
+    # diaries after the visits; a fall and three days without appetite warn the doctor
+    assert 0 < s["diaries_recorded"] == s["diaries_sent"] <= s["visits_completed"]
+    assert s["diaries_recorded"] + s["visits_without_diary"] == s["visits_completed"]
+    signs = [sign for w in s["health_warnings"] for sign in w["signs"]]
+    assert "fall" in signs and "no_appetite" in signs
+    ledger = s["ledger"]
+    assert ledger["recorded"] + len(ledger["rejected"]) == ledger["sent"] > 0
+    assert ["more than" in r["reason"] for r in ledger["rejected"]] == [True]
+    # scheduling's missed_visits job alerts the station once per shift nobody came to
+    assert len(s["missed_alerts"]) == s["visits_missed"] >= 1
+    # the leave: approved, the caregiver's shifts cancelled, a substitute, then back
+    leave = s["leave"]
+    assert leave["approved"] and leave["cancelled_shifts"] >= 1
+    assert leave["substitutes"]
+    for sub in leave["substitutes"]:
+        days = [carer for _, carer in leave["days"][sub["household_id"]]]
+        assert days == [leave["caregiver_id"], *[sub["caregiver_id"]] * 3, leave["caregiver_id"]]
+    # the monthly appraisal scores every caregiver who made visits
+    appraisal = s["appraisal"]
+    assert appraisal["month"] == s["month"]
+    assert appraisal["appraised"] == s["billing"]["caregivers"] == len(appraisal["scores"])
+    assert appraisal["top"][0] == appraisal["scores"][0]
+    assert [b["caregiver_id"] for b in appraisal["below_threshold"]] == [s["diaries_skipped_by"]]
     assert all(h["status"] == "ok" for h in s["services"])
     saved = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert saved["billing"] == s["billing"]
+    assert saved["appraisal"] == s["appraisal"] and saved["leave"] == s["leave"]
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -358,6 +396,26 @@ async def test_carer_inbox_shows_missed_messages_once(
     assert code == 2 and "not a caregiver id" in err
 
 
+async def test_holidays_list_and_wrong_window_arguments(tmp_path: Path) -> None:
+    env = clean_env()
+    code, out, _ = await run("holidays", "list", "--year", "2026", env=env)
+    assert code == 0 and "2026-10-01 四 国庆节" in out and "33 day(s)" in out, out
+    code, _, err = await run("holidays", "list", "--year", "2099", env=env)
+    assert code == 1 and "HOMECARE_HOLIDAYS_FILE" in err
+    extra = tmp_path / "holidays.yaml"
+    extra.write_text("holidays:\n  2099-01-01: 元旦\n", encoding="utf-8")
+    code, out, _ = await run(
+        "holidays", "list", "--year", "2099", env=clean_env(HOMECARE_HOLIDAYS_FILE=str(extra))
+    )
+    assert code == 0 and "2099-01-01 四 元旦" in out, out
+    extra.write_text("holidays: [2099-01-01]\n", encoding="utf-8")
+    code, _, err = await run("holidays", "list", env=clean_env(HOMECARE_HOLIDAYS_FILE=str(extra)))
+    assert code == 2 and f"HOMECARE_HOLIDAYS_FILE {extra}" in err, err
+    for args in (["H1"], ["H1", "14:00-16:00", "--usual"], ["H1", "14:00"]):
+        code, _, err = await run("holidays", "window", *args, env=env)
+        assert code == 2 and err, (args, err)
+
+
 async def test_shifts_visit_and_diary_commands(
     system: System, client: BusClient, settings: Settings
 ) -> None:
@@ -405,3 +463,7 @@ async def test_shifts_visit_and_diary_commands(
     assert code == 2 and "appetite" in err
     code, out, _ = await run("shifts", "--date", "2026-11-02", "--station", "S9", env=env)
     assert code == 0 and "H1" not in out
+    code, out, _ = await run("holidays", "window", "H1", "14:00-16:00", "--by", "王站长", env=env)
+    assert code == 0 and "holiday window set" in out, out
+    code, _, err = await run("holidays", "window", "H1", "16:00-14:00", env=env)
+    assert code == 2 and "visit_window" in err, err

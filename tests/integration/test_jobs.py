@@ -161,6 +161,21 @@ async def test_a_new_job_does_not_run_what_it_never_knew(
     assert await runner.run_due() == 1
 
 
+async def test_a_job_that_never_ran_also_skips_what_is_older_than_its_grace(
+    scheduling_db: Service, clock: SimulatedClock
+) -> None:
+    """Started before its first fire time, then unable to run for long (a database outage):
+    the first run still keeps to the grace, as every later one does."""
+    clock.set(at(1, 12, 0))
+    await assigned(scheduling_db, "H1", "C1")
+    runner = JobRunner(
+        scheduling_db.store, job_runs, [evening_job(misfire_grace=timedelta(hours=6))], "a"
+    )
+    clock.set(at(3, 20, 0))  # the 1st and 2nd are too old; the 3rd is 2 h ago
+    assert await runner.run_due() == 1
+    assert [fire for fire, _ in await runs(scheduling_db)] == ["11-03 18:00"]
+
+
 async def test_a_failing_job_leaves_no_claim_and_runs_again(
     scheduling_db: Service, clock: SimulatedClock
 ) -> None:

@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from builders import STREET, caregiver, household
 
 from contracts.dispatch.v1 import RegisterCaregiver, RegisterHousehold, RequestCare
+from contracts.scheduling.appraisal_v1 import CaregiverAppraised
 from services.dispatch import app as dispatch_app
 from services.dispatch import facts
 from services.dispatch.assigning import for_good
 from services.dispatch.facts import RosterCache, caregiver_facts, caregiver_pools
 from services.dispatch.matching import CaregiverFacts
-from services.dispatch.registering import register_caregiver, register_household
+from services.dispatch.registering import record_appraisal, register_caregiver, register_household
 from services.dispatch.requesting import request_care
 from services.dispatch.store import caregivers, street_rosters
 from services.infra.clock import SimulatedClock
@@ -297,3 +298,40 @@ def test_the_least_recently_used_street_is_evicted_first() -> None:
     cache.put("D", None, c)  # no token (the street has no row): nothing kept, nothing evicted
     assert cache.get("D", None) is None
     assert cache.get("A", "ta2") is a and cache.get("B", "tb") is b
+
+
+def appraised(caregiver_id: str, month: str, score: float) -> CaregiverAppraised:
+    return CaregiverAppraised(
+        caregiver_id=caregiver_id,
+        month=month,
+        score=score,
+        satisfaction=4.0,
+        diary_completeness=1.0,
+        punctuality=1.0,
+        complaints=0,
+        visits=30,
+    )
+
+
+async def test_the_latest_monthly_appraisal_is_what_matching_sees(
+    dispatch: Service, rosters: CountingCache
+) -> None:
+    """Scheduling's CaregiverAppraised reaches the facts at once (the token is renewed); a
+    late score of an earlier month keeps the later one; a re-registration keeps the score."""
+    await register(dispatch, caregiver("C1"), caregiver("C2"))
+    assert [c.appraisal for c in await roster(dispatch)] == [None, None]
+    before = await token(dispatch)
+
+    async def apply(evt: CaregiverAppraised) -> None:
+        async with dispatch.store.transaction() as tx:
+            await record_appraisal(tx, evt)
+
+    await apply(appraised("C1", "2026-10", 55.0))
+    assert await token(dispatch) != before
+    assert [c.appraisal for c in await roster(dispatch)] == [55.0, None]
+    await apply(appraised("C1", "2026-11", 82.5))
+    await apply(appraised("C1", "2026-09", 10.0))  # late, older: ignored
+    await apply(appraised("C9", "2026-11", 70.0))  # not registered here: ignored
+    assert [c.appraisal for c in await roster(dispatch)] == [82.5, None]
+    await register(dispatch, caregiver("C1", capacity=2))
+    assert [(c.capacity, c.appraisal) for c in await roster(dispatch)] == [(2, 82.5), (1, None)]

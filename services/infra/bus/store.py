@@ -21,7 +21,7 @@ from contracts.system.v1 import DeadLettered
 from services.infra.bus.tables import PlumbingTables
 from services.infra.clock import Clock
 from services.infra.logging import get_logger
-from services.infra.upsert import insert_ignore
+from services.infra.upsert import insert_ignore, insert_many
 
 log = get_logger("homecare.store")
 
@@ -152,7 +152,7 @@ class MessageStore:
     async def _write_outbox(self, conn: AsyncConnection, txs: list[Tx]) -> None:
         rows = [row for tx in txs for row in tx.outbox_rows]
         if rows:  # one executemany, in emit order (the relay publishes by id)
-            await conn.execute(sa.insert(self.tables.outbox), rows)
+            await insert_many(conn, self.tables.outbox, rows)
 
     def _committed(self) -> None:
         for listener in self._committed_listeners:
