@@ -77,6 +77,7 @@ async def one_assignment(client: Any) -> BusWatcher:
     """On the running system: C1 registered, H1 registered and assigned to C1 (mode auto);
     the watcher that saw it, still watching."""
     from contracts import subjects
+    from services.client import until
 
     watcher = BusWatcher(client.nc)
     await watcher.start()
@@ -90,6 +91,13 @@ async def one_assignment(client: Any) -> BusWatcher:
     await client.send(subjects.REQUEST_CARE, request("H1"))
     await watcher.wait_until(
         lambda: watcher.by_type["dispatch.CaregiverAssigned"] == 1, "assignment", timeout=20
+    )
+    # Scheduling records the assignment from the same event, concurrently with whatever the
+    # test sends next (shift generation would otherwise find no assignment): wait for it.
+    await until(
+        lambda: client.caught_up(subjects.DISPATCH_STREAM, "scheduling_on_caregiver_assigned"),
+        "scheduling to record the assignment",
+        timeout=20,
     )
     return watcher
 
