@@ -269,6 +269,64 @@ async def test_over_the_bus_a_run_reports_progress_and_totals(
     ) == Decimal(payload["totals"]["charge"])
 
 
+async def test_over_the_bus_revisions_closing_and_corrections_of_a_closed_month(
+    system: System, client: BusClient
+) -> None:
+    """Over the real bus: a re-run with nothing new keeps its revision; a late visit gives
+    revision 2 with adjustment lines; after closing, a late November visit is carried by
+    December's first run as a correction, and November is refused."""
+    answers = [subjects.BILLING_RUN_COMPLETED, subjects.BILLING_RUN_REJECTED]
+
+    async def run_over_bus(month: str) -> tuple[str, dict[str, Any]]:
+        return await client.command(
+            subjects.RUN_BILLING, RunBilling(month=month, requested_by="财务"), answers, timeout=30
+        )
+
+    async def served(month: str, days: int) -> None:
+        async def counted() -> bool:
+            summary = await client.ask(
+                subjects.RPC_MONTH_SUMMARY, MonthSummaryQuery(month=month), MonthSummary
+            )
+            return summary.served_days == days
+
+        await eventually(counted, f"billing to count {days} served days in {month}")
+
+    await client.send(subjects.HOUSEHOLD_REGISTERED, registered("H1", "B", nov(1)))
+    await client.send_many(
+        [(subjects.VISIT_COMPLETED, visit("H1", "C1", nov(d))) for d in range(1, 7)]
+    )
+    await served(NOV, 6)
+    first = (await run_over_bus(NOV))[1]
+    again = (await run_over_bus(NOV))[1]
+    assert (first["revision"], again["revision"], again["new_revision"]) == (1, 1, False)
+    assert again["fingerprint"] == first["fingerprint"]
+
+    await client.send(subjects.VISIT_COMPLETED, visit("H1", "C2", nov(7)))  # late
+    await served(NOV, 7)
+    second = (await run_over_bus(NOV))[1]
+    assert (second["revision"], second["new_revision"]) == (2, True)
+    assert second["adjustments"] > 0
+    assert second["totals"]["charge"] == "350.00"  # 7 of 30 days of 1500.00
+
+    got, closed = await client.command(
+        subjects.CLOSE_MONTH,
+        CloseMonth(month=NOV, closed_by="财务主管"),
+        [subjects.MONTH_CLOSED, subjects.BILLING_RUN_REJECTED],
+        timeout=30,
+    )
+    assert (got, closed["revision"]) == (subjects.MONTH_CLOSED, 2)
+
+    await client.send(subjects.VISIT_COMPLETED, visit("H1", "C1", nov(8)))  # after closing
+    await served(NOV, 8)
+    got, refused = await run_over_bus(NOV)
+    assert got == subjects.BILLING_RUN_REJECTED and "closed at revision 2" in refused["reason"]
+    got, december = await run_over_bus(DEC)
+    assert got == subjects.BILLING_RUN_COMPLETED
+    # household H1 and caregiver C1: one 50.00 correction each, November as closed
+    assert (december["revision"], december["corrections"]) == (1, 2)
+    assert december["totals"]["charge"] == "0.00"  # nothing served in December itself
+
+
 async def homecare(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "homecare"),
