@@ -37,12 +37,15 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 PAYLOAD_MODULES = (
     "contracts.dispatch.v1",
     "contracts.dispatch.eligibility_v1",
+    "contracts.dispatch.queries_v1",
     "contracts.scheduling.v1",
     "contracts.scheduling.diary_v1",
     "contracts.scheduling.leave_v1",
     "contracts.scheduling.appraisal_v1",
+    "contracts.scheduling.queries_v1",
     "contracts.billing.v1",
     "contracts.billing.runs_v1",
+    "contracts.billing.queries_v1",
     "contracts.system.v1",
 )
 DESCRIPTION = (

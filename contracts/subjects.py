@@ -85,6 +85,8 @@ HOLIDAY_WINDOW_SET = f"{ROOT}.scheduling.evt.holiday_window_set.v1"
 # request/reply (core NATS, not stored)
 RPC_HEALTH_PATTERN = f"{ROOT}.rpc.health.{{service}}"
 RPC_MONTH_SUMMARY = f"{ROOT}.rpc.billing.month_summary.v1"
+RPC_BILLING_RUNS = f"{ROOT}.rpc.billing.runs.v1"
+RPC_BILLING_DOCUMENT = f"{ROOT}.rpc.billing.document.v1"
 RUN_BILLING = f"{ROOT}.billing.cmd.run_billing.v1"
 CLOSE_MONTH = f"{ROOT}.billing.cmd.close_month.v1"
 BILLING_RUN_STARTED = f"{ROOT}.billing.evt.run_started.v1"
@@ -94,7 +96,14 @@ MONTH_CLOSED = f"{ROOT}.billing.evt.month_closed.v1"
 # Progress of a run: core NATS only (not stored), outside every stream.
 BILLING_PROGRESS_PATTERN = f"{ROOT}.progress.billing.{{run_id}}"
 RPC_ROUND = f"{ROOT}.rpc.dispatch.round.v1"
+RPC_ROUND_NOTICES = f"{ROOT}.rpc.dispatch.round_notices.v1"
+RPC_OPEN_REQUESTS = f"{ROOT}.rpc.dispatch.open_requests.v1"
+RPC_ROSTER = f"{ROOT}.rpc.dispatch.roster.v1"
+RPC_HOUSEHOLDS = f"{ROOT}.rpc.dispatch.households.v1"
 RPC_SHIFTS = f"{ROOT}.rpc.scheduling.shifts.v1"
+RPC_LEAVE = f"{ROOT}.rpc.scheduling.leave.v1"
+RPC_DIARIES = f"{ROOT}.rpc.scheduling.diaries.v1"
+RPC_APPRAISALS = f"{ROOT}.rpc.scheduling.appraisals.v1"
 
 # dead letters
 DLQ_PATTERN = f"{ROOT}.dlq.{{service}}"

@@ -101,11 +101,13 @@ class ShiftScheduled(Payload):
 
 
 class ShiftsQuery(Payload):
-    """Request (rpc): a day's shifts, of one station or all."""
+    """Request (rpc): a day's shifts, of one station or all; ``caregiver_id``: only that
+    caregiver's (a carer's phone asking for its own day)."""
 
     TYPE = "scheduling.ShiftsQuery"
     date: date
     station_id: Id | None = None
+    caregiver_id: Id | None = None
 
 
 class ShiftLine(BaseModel):
@@ -117,6 +119,15 @@ class ShiftLine(BaseModel):
     visit_window: VisitWindow
     status: Literal["scheduled", "checked_in", "done", "missed"]
     acknowledged: bool
+    household_name: str | None = Field(
+        default=None,
+        description="The household's name when scheduling knows it (it keeps no registry "
+        "of names yet, so None for now)",
+    )
+    checked_in_at: datetime | None = Field(default=None, description="When known")
+    checked_out_at: datetime | None = Field(
+        default=None, description="When known (the visit is done)"
+    )
 
 
 class ShiftsOfDay(BaseModel):

@@ -6,6 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from contracts import subjects
+from contracts.billing.queries_v1 import (
+    BillingRunsList,
+    BillingRunsQuery,
+    DocumentQuery,
+    DocumentReply,
+)
 from contracts.billing.runs_v1 import (
     BillingRunCompleted,
     BillingRunRejected,
@@ -19,7 +25,7 @@ from contracts.dispatch.eligibility_v1 import CategoryApproved
 from contracts.dispatch.v1 import CaregiverRegistered, HouseholdRegistered
 from contracts.envelope import Envelope
 from contracts.scheduling.v1 import VisitCompleted
-from services.billing import handlers, running
+from services.billing import handlers, queries, running
 from services.billing.engine import PolicySchedule
 from services.billing.policy_file import PolicyFileError, load_policy_schedule
 from services.billing.store import metadata, plumbing
@@ -87,9 +93,8 @@ def build(settings: Settings, clock: Clock) -> Service:
         durable="close_month",
         description="Close a month at its latest revision",
     )
-    svc.background(
-        running.RunWorker(svc.store, policy_schedule(settings), svc.instance, svc.publish_core)
-    )
+    schedule = policy_schedule(settings)
+    svc.background(running.RunWorker(svc.store, schedule, svc.instance, svc.publish_core))
     for subject, event, summary_text in (
         (subjects.BILLING_RUN_STARTED, BillingRunStarted, "A billing run began"),
         (
@@ -111,5 +116,27 @@ def build(settings: Settings, clock: Clock) -> Service:
         MonthSummary,
         summary,
         "Served days counted so far for a month",
+    )
+
+    async def runs(message: Envelope[Any]) -> BillingRunsList:
+        return await queries.billing_runs_list(svc.store, message.payload)
+
+    svc.rpc(
+        subjects.RPC_BILLING_RUNS,
+        BillingRunsQuery,
+        BillingRunsList,
+        runs,
+        "Billing runs, newest first, with their revisions' totals and whether months are closed",
+    )
+
+    async def document(message: Envelope[Any]) -> DocumentReply:
+        return await queries.document(svc.store, schedule, settings.district, message.payload)
+
+    svc.rpc(
+        subjects.RPC_BILLING_DOCUMENT,
+        DocumentQuery,
+        DocumentReply,
+        document,
+        "One document of a revision (statement, payslip, claim summary, table), base64",
     )
     return svc

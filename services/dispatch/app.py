@@ -9,10 +9,11 @@ from typing import Any
 
 from contracts import subjects as s
 from contracts.dispatch import eligibility_v1 as e
+from contracts.dispatch import queries_v1 as q
 from contracts.dispatch import v1 as d
 from contracts.envelope import Envelope, Payload
 from contracts.scheduling.appraisal_v1 import CaregiverAppraised
-from services.dispatch import approval, assigning, registering, replacing, requesting
+from services.dispatch import approval, assigning, queries, registering, replacing, requesting
 from services.dispatch.matching import Weights
 from services.dispatch.store import metadata, plumbing
 from services.infra.clock import Clock
@@ -176,5 +177,47 @@ def build(settings: Settings, clock: Clock) -> Service:
         e.RoundApplications,
         round_query,
         "The applications of a monthly round, for the district officer",
+    )
+
+    async def round_notices(message: Envelope[Any]) -> q.RoundNotices:
+        return await queries.round_notices(svc.store, message.payload)
+
+    svc.rpc(
+        s.RPC_ROUND_NOTICES,
+        q.RoundNoticesQuery,
+        q.RoundNotices,
+        round_notices,
+        "A round's public notices with their objections, and its refusals' reasons",
+    )
+
+    async def open_requests(message: Envelope[Any]) -> q.OpenRequests:
+        return await queries.open_requests(svc.store, message.payload)
+
+    async def roster(message: Envelope[Any]) -> q.Roster:
+        return await queries.roster(svc.store, message.payload)
+
+    async def households(message: Envelope[Any]) -> q.HouseholdsList:
+        return await queries.households_list(svc.store, message.payload)
+
+    svc.rpc(
+        s.RPC_OPEN_REQUESTS,
+        q.OpenRequestsQuery,
+        q.OpenRequests,
+        open_requests,
+        "Open care requests with their ranked shortlists and score reasons, for the console",
+    )
+    svc.rpc(
+        s.RPC_ROSTER,
+        q.RosterQuery,
+        q.Roster,
+        roster,
+        "Caregivers with load and certificates (expiring ones flagged), for the console",
+    )
+    svc.rpc(
+        s.RPC_HOUSEHOLDS,
+        q.HouseholdsQuery,
+        q.HouseholdsList,
+        households,
+        "Households with category, current caregiver and visit window, for the console",
     )
     return svc

@@ -133,6 +133,7 @@ async def request_care_many(
                 {
                     "request_id": cmd.request_id,
                     "candidates": [c.model_dump(mode="json") for c in candidates],
+                    "blocked": dict(ranked.blocked),
                     "proposed_at": tx.clock.now(),
                 }
             )

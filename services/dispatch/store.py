@@ -95,6 +95,8 @@ shortlists = sa.Table(
     sa.Column("request_id", sa.String(40), primary_key=True),
     sa.Column("candidates", sa.JSON, nullable=False),  # [{caregiver_id, rank, total, ...}]
     sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+    # caregivers ruled out, counted by hard constraint ({code: n}); null before 0006
+    sa.Column("blocked", sa.JSON, nullable=True),
 )
 
 leaves = sa.Table(

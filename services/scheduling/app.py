@@ -41,6 +41,14 @@ from contracts.scheduling.leave_v1 import (
     LeaveRequested,
     RequestLeave,
 )
+from contracts.scheduling.queries_v1 import (
+    AppraisalsList,
+    AppraisalsQuery,
+    DiariesList,
+    DiariesQuery,
+    LeaveList,
+    LeaveQuery,
+)
 from contracts.scheduling.v1 import (
     AcknowledgeShift,
     CheckIn,
@@ -313,7 +321,38 @@ def build(settings: Settings, clock: Clock) -> Service:
         ShiftsQuery,
         ShiftsOfDay,
         answer_shifts,
-        "A day's shifts with their status, for the station's board",
+        "A day's shifts with their status, for the station's board (or one caregiver's day)",
+    )
+
+    async def answer_leave(message: Envelope[Any]) -> LeaveList:
+        return await queries.leave_list(svc.store, message.payload)
+
+    async def answer_diaries(message: Envelope[Any]) -> DiariesList:
+        return await queries.diaries_list(svc.store, message.payload)
+
+    async def answer_appraisals(message: Envelope[Any]) -> AppraisalsList:
+        return await queries.appraisals_list(svc.store, message.payload)
+
+    svc.rpc(
+        subjects.RPC_LEAVE,
+        LeaveQuery,
+        LeaveList,
+        answer_leave,
+        "Leave requests with their affected visits and substitutes, for the station",
+    )
+    svc.rpc(
+        subjects.RPC_DIARIES,
+        DiariesQuery,
+        DiariesList,
+        answer_diaries,
+        "Diaries (with warning signs) and ledger entries with balances, for review",
+    )
+    svc.rpc(
+        subjects.RPC_APPRAISALS,
+        AppraisalsQuery,
+        AppraisalsList,
+        answer_appraisals,
+        "A month's appraisal inputs per caregiver and the score once appraised",
     )
     for event_subject, event, summary in EVENTS:
         svc.emits(event_subject, event, summary)

@@ -1,9 +1,11 @@
-"""Valid samples of the dispatch matching and approval payloads."""
+"""Valid samples of the dispatch matching, approval and console-query payloads and replies."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+
+from pydantic import BaseModel
 
 from contracts.dispatch.application import Application
 from contracts.dispatch.eligibility_v1 import (
@@ -17,6 +19,21 @@ from contracts.dispatch.eligibility_v1 import (
     ObjectToNotice,
     RoundQuery,
     SubmitApplication,
+)
+from contracts.dispatch.queries_v1 import (
+    CertificateStatus,
+    HouseholdEntry,
+    HouseholdsList,
+    HouseholdsQuery,
+    NoticeEntry,
+    OpenRequest,
+    OpenRequests,
+    OpenRequestsQuery,
+    Roster,
+    RosterEntry,
+    RosterQuery,
+    RoundNotices,
+    RoundNoticesQuery,
 )
 from contracts.dispatch.v1 import (
     AssignmentEnded,
@@ -59,26 +76,26 @@ FORM = Application.model_validate(
     }
 )
 
+CANDIDATE = Candidate(
+    caregiver_id="C0001",
+    rank=1,
+    total=87.5,
+    components=(
+        ScoreComponent(
+            name="distance",
+            points=40.0,
+            reason="1.2 km from home",
+            reason_zh="距家1.2公里",
+        ),
+    ),
+)
+
 DISPATCH_SAMPLES: dict[type[Payload], Payload] = {
     ShortlistProposed: ShortlistProposed(
         request_id="R1",
         household_id="H0001",
         station_id="S01",
-        candidates=(
-            Candidate(
-                caregiver_id="C0001",
-                rank=1,
-                total=87.5,
-                components=(
-                    ScoreComponent(
-                        name="distance",
-                        points=40.0,
-                        reason="1.2 km from home",
-                        reason_zh="距家1.2公里",
-                    ),
-                ),
-            ),
-        ),
+        candidates=(CANDIDATE,),
         blocked={"at_capacity": 3},
     ),
     ConfirmAssignment: ConfirmAssignment(
@@ -167,5 +184,82 @@ DISPATCH_SAMPLES: dict[type[Payload], Payload] = {
         category="B",
         monthly_subsidy=Decimal("200.00"),
         effective_from=date(2026, 11, 1),
+    ),
+    OpenRequestsQuery: OpenRequestsQuery(station_id="S01"),
+    RosterQuery: RosterQuery(on=DAY, station_id="S01", expiring_within_days=30),
+    HouseholdsQuery: HouseholdsQuery(),
+    RoundNoticesQuery: RoundNoticesQuery(round="2026-11"),
+}
+
+OPEN_REQUEST = OpenRequest(
+    request_id="R1",
+    household_id="H0001",
+    household_name="李家",
+    address="中山区长江路 1 号",
+    station_id="S01",
+    street="中山公园街道",
+    start_date=DAY,
+    mode="shortlist",
+    requested_at=datetime(2026, 11, 1, 0, 30, tzinfo=UTC),
+    proposed_at=datetime(2026, 11, 1, 0, 30, tzinfo=UTC),
+    candidates=[CANDIDATE],
+    blocked={"at_capacity": 3},
+)
+CERTIFICATE = CertificateStatus(
+    module="first_aid", expires_on=date(2026, 11, 20), days_left=18, expired=False, expiring=True
+)
+ROSTER_ENTRY = RosterEntry(
+    caregiver_id="C0001",
+    name="王秀兰",
+    station_id="S01",
+    street="中山公园街道",
+    sex="F",
+    active=True,
+    capacity=2,
+    assignments=1,
+    substitute_duties=0,
+    on_leave=False,
+    appraisal_score=86.5,
+    appraised_month="2026-10",
+    certificates=[CERTIFICATE],
+    missing_certificates=["daily_care", "common_illness"],
+    certificates_valid=False,
+    expiring_soon=True,
+)
+HOUSEHOLD_ENTRY = HouseholdEntry(
+    household_id="H0001",
+    name="李家",
+    address="中山区长江路 1 号",
+    station_id="S01",
+    street="中山公园街道",
+    category="B",
+    enrolled_on=date(2026, 11, 1),
+    visit_window=(time(9), time(11)),
+    caregiver_id="C0001",
+    caregiver_since=DAY,
+)
+
+NOTICE_ENTRY = NoticeEntry(
+    application_id="AP2",
+    household_id="H0002",
+    child_caregiver_id="C0009",
+    posted_on=DAY,
+    last_day=date(2026, 11, 4),
+    status="objected",
+    objection="护理员并非老人子女",
+)
+
+# Plain reply models (request/reply answers, not enveloped).
+DISPATCH_REPLIES: dict[type[BaseModel], BaseModel] = {
+    OpenRequest: OPEN_REQUEST,
+    OpenRequests: OpenRequests(station_id="S01", requests=[OPEN_REQUEST]),
+    CertificateStatus: CERTIFICATE,
+    RosterEntry: ROSTER_ENTRY,
+    Roster: Roster(station_id="S01", on=DAY, expiring_within_days=30, caregivers=[ROSTER_ENTRY]),
+    HouseholdEntry: HOUSEHOLD_ENTRY,
+    HouseholdsList: HouseholdsList(station_id=None, households=[HOUSEHOLD_ENTRY]),
+    NoticeEntry: NOTICE_ENTRY,
+    RoundNotices: RoundNotices(
+        round="2026-11", notices=[NOTICE_ENTRY], refusals={"AP3": "收入超过标准"}
     ),
 }

@@ -14,8 +14,9 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
-from dispatch_samples import DISPATCH_SAMPLES
+from dispatch_samples import DISPATCH_REPLIES, DISPATCH_SAMPLES
 from pydantic import BaseModel
+from query_samples import QUERY_REPLIES, QUERY_SAMPLES
 
 from contracts import subjects
 from contracts.billing.runs_v1 import (
@@ -374,6 +375,7 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         data_preview="{not json",
     ),
     **DISPATCH_SAMPLES,
+    **QUERY_SAMPLES,
 }
 
 SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {
@@ -445,6 +447,8 @@ SAMPLE_REPLIES: dict[type[BaseModel], BaseModel] = {
         dead_letters=0,
         consumers=["billing_on_visit_completed"],
     ),
+    **DISPATCH_REPLIES,
+    **QUERY_REPLIES,
 }
 
 
