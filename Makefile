@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit bench contracts clean up lock
+.PHONY: venv demo test lint typecheck unit bench contracts clean up lock browser console
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ demo: venv
 up: venv
 	$(BIN)/homecare up
 
+# The services and the web console on the demo's data (run `make demo` first; Ctrl-C stops).
+console: venv
+	@test -f var/demo/console.db || { echo "run \`make demo\` first: it loads the demo street"; exit 1; }
+	HOMECARE_VAR_DIR=var/demo $(BIN)/homecare up
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -32,8 +37,36 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv lint typecheck
+test: venv lint typecheck browser
 	$(BIN)/python -m pytest -q
+
+# Browser tests (tests/e2e, see docs/browser-tests.md): Playwright drives Debian's Chromium, and
+# the zh-CN console needs a CJK font to render. Installs only what is missing; `apt-get update`
+# runs only when apt knows no candidate for a package or the install fails on stale lists.
+CHROMIUM     := /usr/bin/chromium
+CJK_FONT     := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+BROWSER_PKGS := chromium fonts-wqy-zenhei
+
+browser:
+	@set -e; \
+	if [ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else \
+		echo "make browser: $(CHROMIUM) or $(CJK_FONT) is missing and installing needs root." >&2; \
+		echo "  As root run: apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PKGS)" >&2; \
+		exit 1; \
+	fi; \
+	aptget() { $$SUDO env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get -qq -o Dpkg::Use-Pty=0 "$$@"; }; \
+	echo "make browser: installing $(BROWSER_PKGS) (Debian packages)"; \
+	for p in $(BROWSER_PKGS); do \
+		apt-cache show $$p >/dev/null 2>&1 || { aptget update; break; }; \
+	done; \
+	aptget install -y --no-install-recommends $(BROWSER_PKGS) >/dev/null \
+		|| { aptget update && aptget install -y --no-install-recommends $(BROWSER_PKGS) >/dev/null; }; \
+	[ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ] \
+		|| { echo "make browser: $(CHROMIUM) or $(CJK_FONT) still missing after the install" >&2; exit 1; }; \
+	$(CHROMIUM) --version 2>/dev/null
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit tests/routing
