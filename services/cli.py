@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from contracts.subjects import SERVICES
 from services.cli_billing import billing_app
+from services.cli_console import console_app
 from services.cli_dispatch import assess, import_app, notices_app, round_
 from services.cli_scheduling import (
     carer_app,
@@ -46,6 +47,7 @@ app.add_typer(visit_app, name="visit")
 app.add_typer(diary_app, name="diary")
 app.add_typer(holidays_app, name="holidays")
 app.add_typer(billing_app, name="billing")
+app.add_typer(console_app, name="console")
 app.command()(shifts)
 app.command()(notify)
 app.command()(assess)
@@ -62,11 +64,15 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+# What `homecare up/run/migrate/status` know: the three services and the web console.
+RUNNABLE = (*SERVICES, "console")
+
+
 def _check_services(names: list[str]) -> tuple[str, ...]:
-    unknown = [n for n in names if n not in SERVICES]
+    unknown = [n for n in names if n not in RUNNABLE]
     if unknown:
         err.print(
-            f"[red]unknown service {', '.join(unknown)}[/red]; choose from {', '.join(SERVICES)}"
+            f"[red]unknown service {', '.join(unknown)}[/red]; choose from {', '.join(RUNNABLE)}"
         )
         raise typer.Exit(2)
     return tuple(names)
@@ -85,6 +91,10 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
         f"[green]running[/green] {', '.join(names)} on {settings.nats_url} "
         f"(Ctrl-C stops gracefully)"
     )
+    if "console" in names:
+        from services.console.app import web_of
+
+        console.print(f"[green]console[/green] on {web_of(system['console']).address}")
     await stop.wait()
     console.print("stopping: finishing in-flight messages ...")
     await system.stop()
@@ -95,13 +105,15 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
 def up(
     only: Annotated[list[str] | None, typer.Option(help="Run only these services.")] = None,
 ) -> None:
-    """Start everything here: embedded nats-server (unless HOMECARE_NATS_URL) and all services.
+    """Start everything here: embedded nats-server (unless HOMECARE_NATS_URL), all services
+    and the web console.
 
-    The embedded server keeps JetStream data under var/nats; dispatch, scheduling and billing
-    run in this one process. Ctrl-C stops gracefully."""
+    The embedded server keeps JetStream data under var/nats; dispatch, scheduling, billing and
+    the console run in this one process; the console's address is printed (settings
+    HOMECARE_CONSOLE_HOST/PORT; users: `homecare console user add`). Ctrl-C stops gracefully."""
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    names = _check_services(only or list(SERVICES))
+    names = _check_services(only or list(RUNNABLE))
     server = None
     if not settings.nats_url:
         server = NatsServer(settings.var_dir / "nats", port=settings.nats_port).start()
@@ -115,7 +127,9 @@ def up(
 
 
 @app.command()
-def run(service: Annotated[str, typer.Argument(help="dispatch | scheduling | billing")]) -> None:
+def run(
+    service: Annotated[str, typer.Argument(help="dispatch | scheduling | billing | console")],
+) -> None:
     """Run one service alone against HOMECARE_NATS_URL (production)."""
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -138,7 +152,7 @@ def migrate(
 
     settings = _settings()
     configure_logging("WARNING", settings.log_format)
-    names = _check_services(service or list(SERVICES))
+    names = _check_services(service or list(RUNNABLE))
     asyncio.run(System(settings, SystemClock(settings.tz), names).migrate())
     for name in names:
         url = make_url(settings.database_url_for(name)).render_as_string(hide_password=True)
@@ -191,7 +205,7 @@ async def _health(servers: list[str], timeout: float) -> dict[str, Any]:
         raise ConnectionError(",".join(servers)) from exc
     results: dict[str, Any] = {}
     async with client:
-        for name in SERVICES:
+        for name in RUNNABLE:
             try:
                 results[name] = await client.health(name, timeout)
             except Exception:

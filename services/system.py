@@ -1,4 +1,5 @@
-"""All three services in one process (``homecare up`` and the demo)."""
+"""The services in one process (``homecare up`` and the demo): dispatch, scheduling and
+billing by default, and the web console when named."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from services.billing import app as billing_app
+from services.console import app as console_app
 from services.dispatch import app as dispatch_app
 from services.infra.clock import Clock
 from services.infra.logging import get_logger
@@ -17,13 +19,15 @@ BUILDERS: dict[str, Callable[[Settings, Clock], Service]] = {
     "dispatch": dispatch_app.build,
     "scheduling": scheduling_app.build,
     "billing": billing_app.build,
+    "console": console_app.build,
 }
+CORE = ("dispatch", "scheduling", "billing")
 
 
 def build_services(
     settings: Settings, clock: Clock, names: tuple[str, ...] | None = None
 ) -> list[Service]:
-    return [BUILDERS[n](settings, clock) for n in (names or tuple(BUILDERS))]
+    return [BUILDERS[n](settings, clock) for n in (names or CORE)]
 
 
 # Stopping normally takes a second or two; longer means something waits (a fetch, a drain).

@@ -21,7 +21,7 @@ from services.infra.nats_server import NatsServer
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling import app as scheduling_app
-from services.system import System
+from services.system import CORE, System
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,6 +111,18 @@ async def scheduling_db(settings: Settings, clock: SimulatedClock) -> AsyncItera
 @pytest.fixture
 async def system(settings: Settings, clock: SimulatedClock) -> AsyncIterator[System]:
     running = System(settings, clock)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def console_system(settings: Settings, clock: SimulatedClock) -> AsyncIterator[System]:
+    """The three services and the web console (on a free port: ``web_of(system["console"])``
+    has its address)."""
+    running = System(settings.model_copy(update={"console_port": 0}), clock, (*CORE, "console"))
     await running.start()
     try:
         yield running

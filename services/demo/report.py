@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from services.demo.console_users import DEMO_PASSWORD
+
 
 def print_summary(console: Console, s: dict[str, Any]) -> None:
     bill = s["billing"]
@@ -57,10 +59,30 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
     _billing_run(console, s.get("billing_run") or {})
     health = ", ".join(f"{h['service']} {h['status']}" for h in s["services"])
     console.print(f"services: {health}")
+    _console_users(console, s)
     console.print(
         f"finished in {s['seconds']} s. Output: {s['output_dir']}/summary.json, "
         f"databases {s['output_dir']}/*.db, NATS data {s['output_dir']}/nats, "
         f"log {s['log_file']}"
+    )
+
+
+def _console_users(console: Console, s: dict[str, Any]) -> None:
+    users = s.get("console_users") or []
+    if not users:
+        return
+    table = Table(title="web console 网页控制台: `make console`, then open http://127.0.0.1:8080")
+    for col in ("user 用户名", "role 角色", "station / caregiver"):
+        table.add_column(col)
+    for user in users:
+        table.add_row(
+            user["user_id"], user["role"], user.get("station_id") or user.get("caregiver_id") or ""
+        )
+    console.print(table)
+    month = s["month"]
+    console.print(
+        f"password 密码 for every demo user: {DEMO_PASSWORD} · the demo month is {month}: "
+        f"pick one of its days on the board (e.g. /station?date={month}-15)"
     )
 
 

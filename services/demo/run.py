@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import time as wallclock
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from contracts.scheduling.v1 import ShiftScheduled
 from services.billing.model import month_bounds
 from services.client import BusClient, until
 from services.demo import care, stories
+from services.demo.console_users import demo_users, seed_console_users
 from services.demo.phones import Phones
 from services.demo.seed import STREET, DemoStreet, build_street
 from services.demo.watch import BusWatcher
@@ -65,6 +66,7 @@ class DemoSummary:
     complaints: list[dict[str, Any]] = field(default_factory=list)
     appraisal: dict[str, Any] = field(default_factory=dict)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    console_users: list[dict[str, Any]] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -86,7 +88,8 @@ async def run_demo(
         # The demo keeps to its own folder: its own server and SQLite files, whatever
         # database the environment names, so every run starts from nothing.
         isolated = {
-            f"{name}database_url": None for name in ("", "dispatch_", "scheduling_", "billing_")
+            f"{name}database_url": None
+            for name in ("", "dispatch_", "scheduling_", "billing_", "console_")
         }
         # Scheduled jobs (the missed-visit check every 5 simulated minutes, the monthly
         # appraisal) look at the simulated clock this often; the clock moves fast.
@@ -116,6 +119,9 @@ async def run_demo(
             report("billing run 结算", 0, 1)
             summary.billing_run = await _billing_run(client, system, month, output_dir)
             await _poison(client, watcher, summary)
+            users = await demo_users(client)
+            await seed_console_users(settings, clock, users)
+            summary.console_users = [asdict(u) for u in users]
             summary.services = [
                 (await client.health(s.name)).model_dump(mode="json") for s in system.services
             ]

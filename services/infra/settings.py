@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         '{"distance": 2.0, "workload": 1.0} (names: docs/matching.md).',
     )
 
+    console_database_url: str | None = None
+    console_host: str = Field(
+        default="127.0.0.1", description="Where the web console listens (0.0.0.0: all)."
+    )
+    console_port: int = Field(
+        default=8080, ge=0, le=65535, description="The web console's port (0: any free one)."
+    )
+    console_secret: str | None = Field(
+        default=None,
+        description="Key that signs console sessions; unset: one is made once and kept in "
+        "var_dir/console-secret.",
+    )
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

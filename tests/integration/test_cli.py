@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from builders import B2_ELDER, application_form, household, one_assignment
@@ -44,7 +45,8 @@ async def run(*args: str, env: dict[str, str], timeout: float = 120) -> tuple[in
     return proc.returncode, out.decode(), err.decode()
 
 
-async def start_up(env: dict[str, str]) -> asyncio.subprocess.Process:
+async def start_up(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    """`homecare up` running; with the console's address it prints."""
     proc = await asyncio.create_subprocess_exec(
         HOMECARE, "up", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -58,8 +60,8 @@ async def start_up(env: dict[str, str]) -> asyncio.subprocess.Process:
                     if proc.stderr
                     else "homecare up exited"
                 )
-            if line.startswith("running"):
-                return proc
+            if line.startswith("console on "):
+                return proc, line.removeprefix("console on ").strip()
 
 
 async def stop(proc: asyncio.subprocess.Process) -> str:
@@ -87,15 +89,18 @@ async def test_up_status_and_ctrl_c_mid_load_loses_nothing(
     env = clean_env(
         HOMECARE_VAR_DIR=str(tmp_path / "var"),
         HOMECARE_NATS_PORT=str(port),
+        HOMECARE_CONSOLE_PORT="0",
         **({"HOMECARE_DATABASE_URL": database_url} if database_url else {}),
     )
-    proc = await start_up(env)
+    proc, console_address = await start_up(env)
     try:
         code, out, _ = await run("status", env=env)
         assert code == 0, out
-        for name in ("dispatch", "scheduling", "billing"):
+        for name in ("dispatch", "scheduling", "billing", "console"):
             assert name in out
-        assert out.count(" ok ") >= 3
+        assert out.count(" ok ") >= 4
+        async with httpx.AsyncClient(base_url=console_address) as http:
+            assert (await http.get("/login")).status_code == 200
         async with await BusClient.connect(f"nats://127.0.0.1:{port}") as client:
             await client.send_many(
                 [(subjects.REGISTER_HOUSEHOLD, household(f"H{i:03d}")) for i in range(300)]
@@ -107,7 +112,7 @@ async def test_up_status_and_ctrl_c_mid_load_loses_nothing(
             proc.kill()
     # Whatever was in flight is redelivered after the restart: all 300 arrive, none twice,
     # and well before the 30 s ack wait: nothing was left stranded in a pull request.
-    proc = await start_up(env)
+    proc, _ = await start_up(env)
     try:
         var = tmp_path / "var"
 
@@ -146,6 +151,7 @@ async def test_migrate_creates_each_services_tables(tmp_path: Path, backend: str
         ("dispatch", "assignments"),
         ("scheduling", "shifts"),
         ("billing", "visits"),
+        ("console", "users"),
     ):
         assert await rows_in(tmp_path, None, service, table) == 0
         assert await rows_in(tmp_path, None, service, "outbox") == 0
@@ -224,6 +230,14 @@ async def test_demo_json_summary_is_consistent(tmp_path: Path) -> None:
     assert appraisal["top"][0] == appraisal["scores"][0]
     assert [b["caregiver_id"] for b in appraisal["below_threshold"]] == [s["diaries_skipped_by"]]
     assert all(h["status"] == "ok" for h in s["services"])
+    # the console's users for the demo street: each role, a manager per station, carers who
+    # serve households; they sign in to `make console` with the demo password
+    users = s["console_users"]
+    roles = {u["role"] for u in users}
+    assert roles == {"station_manager", "carer", "district_officer", "finance", "supervisor"}
+    carers = [u["caregiver_id"] for u in users if u["role"] == "carer"]
+    assert len(carers) == len(set(carers)) >= 1
+    assert await rows_in(tmp_path / "demo", None, "console", "users") == len(users)
     saved = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert saved["billing"] == s["billing"]
     assert saved["appraisal"] == s["appraisal"] and saved["leave"] == s["leave"]
