@@ -220,6 +220,12 @@ class RequestSubstitute(Payload):
     caregiver_id: Id = Field(description="The caregiver on leave.")
     first_day: date
     last_day: date
+    preferred_caregiver_id: Id | None = Field(
+        default=None,
+        description="The substitute the station chose (DecideLeave.substitutes): taken if free "
+        "(same street, spare capacity on every day of the leave, no hard constraint), else "
+        "dispatch chooses as without one. Null: dispatch chooses.",
+    )
 
 
 class SubstituteAssigned(Payload):
@@ -231,6 +237,17 @@ class SubstituteAssigned(Payload):
     first_day: date
     last_day: date
     served_before: bool
+    preferred_caregiver_id: Id | None = Field(
+        default=None,
+        description="The substitute the station chose, as in RequestSubstitute; null: none "
+        "chosen. The choice held when it equals caregiver_id.",
+    )
+    preference_reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Why the chosen substitute was not taken (e.g. not free on every day of "
+        "the leave, another street, unknown caregiver); null when it was, or none was chosen.",
+    )
 
 
 class SubstituteUnavailable(Payload):

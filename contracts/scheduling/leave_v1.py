@@ -28,13 +28,31 @@ class RequestLeave(Payload):
 
 
 class DecideLeave(Payload):
-    """Command from the station: approve or refuse (a refusal needs a reason)."""
+    """Command from the station: approve or refuse (a refusal needs a reason). Approving, the
+    station may name the substitute of some households; dispatch chooses for the others."""
 
     TYPE = "scheduling.DecideLeave"
     leave_id: Id
     approve: bool
     decided_by: str = Field(min_length=1, max_length=80)
     reason: str | None = Field(default=None, max_length=500)
+    substitutes: dict[Id, Id] = Field(
+        default_factory=dict,
+        description="Household id -> the substitute caregiver the station chose for it "
+        "(approval only: a refusal naming substitutes is invalid). Passed to dispatch as "
+        "RequestSubstitute.preferred_caregiver_id, which takes the choice if that caregiver is "
+        "free (same street, spare capacity on every day of the leave, no hard constraint) and "
+        "otherwise chooses as without one, saying why in SubstituteAssigned.preference_reason. "
+        "Households missing here: dispatch chooses; households the caregiver on leave does not "
+        "serve: ignored. Empty (the default): dispatch chooses for every household.",
+        examples=[{"H0001": "C0002"}],
+    )
+
+    @model_validator(mode="after")
+    def _substitutes_only_when_approving(self) -> DecideLeave:
+        if self.substitutes and not self.approve:
+            raise ValueError("substitutes are chosen only when approving")
+        return self
 
 
 class LeaveRequested(Payload):

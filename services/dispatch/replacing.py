@@ -27,8 +27,15 @@ from services.dispatch.assigning import (
 )
 from services.dispatch.audit import record_decision, reject
 from services.dispatch.facts import caregiver_facts, days_between, request_facts
-from services.dispatch.matching import Weights, score, shortlist, violations
-from services.dispatch.store import assignments, leaves, substitutes
+from services.dispatch.matching import (
+    CaregiverFacts,
+    RequestFacts,
+    Weights,
+    score,
+    shortlist,
+    violations,
+)
+from services.dispatch.store import assignments, caregivers, leaves, substitutes
 from services.infra.bus.store import Tx
 from services.infra.upsert import upsert
 
@@ -94,8 +101,9 @@ async def replace_caregiver(tx: Tx, cmd: ReplaceCaregiver, weights: Weights = WE
 
 
 async def request_substitute(tx: Tx, cmd: RequestSubstitute, weights: Weights = WEIGHTS) -> None:
-    """Someone with spare capacity on every day of the leave, preferring a caregiver who has
-    served the household before (the continuity part of the score)."""
+    """Someone with spare capacity on every day of the leave: the station's chosen substitute
+    if they are, else the best-scored, preferring a caregiver who has served the household
+    before (the continuity part of the score)."""
     if cmd.last_day < cmd.first_day:
         return await reject(tx, cmd, cmd.substitute_request_id, "last_day is before first_day")
     if await tx.conn.scalar(
@@ -135,7 +143,10 @@ async def request_substitute(tx: Tx, cmd: RequestSubstitute, weights: Weights = 
             ),
         )
         return
-    best = min(free, key=lambda c: (score(req, c, weights).total, c.caregiver_id))
+    preferred = cmd.preferred_caregiver_id
+    chosen = next((c for c in free if c.caregiver_id == preferred), None)
+    best = chosen or min(free, key=lambda c: (score(req, c, weights).total, c.caregiver_id))
+    passed_over = None if chosen or preferred is None else await _not_taken(tx, cmd, req, pool)
     await tx.conn.execute(
         sa.insert(substitutes).values(
             substitute_request_id=cmd.substitute_request_id,
@@ -156,5 +167,32 @@ async def request_substitute(tx: Tx, cmd: RequestSubstitute, weights: Weights = 
             first_day=cmd.first_day,
             last_day=cmd.last_day,
             served_before=best.caregiver_id in req.past_caregivers,
+            preferred_caregiver_id=preferred,
+            preference_reason=passed_over,
         ),
     )
+
+
+async def _not_taken(
+    tx: Tx, cmd: RequestSubstitute, req: RequestFacts, pool: list[CaregiverFacts]
+) -> str:
+    """Why the station's chosen substitute is not in the free pool, for the station."""
+    preferred = cmd.preferred_caregiver_id
+    if preferred == cmd.caregiver_id:
+        return f"{preferred} is the caregiver on leave"
+    found = next((c for c in pool if c.caregiver_id == preferred), None)
+    if found is None:
+        street = await tx.conn.scalar(
+            sa.select(caregivers.c.street).where(caregivers.c.caregiver_id == preferred)
+        )
+        if street is None:
+            return f"{preferred} is not a registered caregiver"
+        return f"{preferred} belongs to street {street}, not {req.street}"
+    # a defect usually holds every day: each said once, as on the first day it holds (the
+    # texts carry their dates: leave day, certificate expiry)
+    defects: dict[str, str] = {}
+    for day in days_between(cmd.first_day, cmd.last_day):
+        for v in violations(req, found, day):
+            defects.setdefault(v.code, v.text)
+    listed = "; ".join(defects.values())
+    return f"{preferred} is not free on every day of the leave: {listed}"[:500]

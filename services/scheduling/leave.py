@@ -1,6 +1,7 @@
 """Leave: a caregiver asks, the station decides; on approval the caregiver's shifts of those
-days are cancelled and dispatch is asked for a substitute per household, whose shifts follow
-when dispatch answers. After the last day of leave the caregiver's own shifts resume."""
+days are cancelled and dispatch is asked for a substitute per household (the one the station
+chose for it, if any), whose shifts follow when dispatch answers. After the last day of leave
+the caregiver's own shifts resume."""
 
 from __future__ import annotations
 
@@ -105,6 +106,8 @@ async def decide_leave(tx: Tx, cmd: DecideLeave) -> None:
                     caregiver_id=row.caregiver_id,
                     first_day=row.first_day,
                     last_day=row.last_day,
+                    # the station's choice, if any: dispatch takes it when that one is free
+                    preferred_caregiver_id=cmd.substitutes.get(household_id),
                 ),
             )
     await tx.emit(

@@ -132,6 +132,7 @@ DISPATCH_SAMPLES: dict[type[Payload], Payload] = {
         caregiver_id="C0001",
         first_day=DAY,
         last_day=DAY,
+        preferred_caregiver_id="C0003",
     ),
     SubstituteAssigned: SubstituteAssigned(
         substitute_request_id="SUB1",
@@ -141,6 +142,9 @@ DISPATCH_SAMPLES: dict[type[Payload], Payload] = {
         first_day=DAY,
         last_day=DAY,
         served_before=True,
+        preferred_caregiver_id="C0003",
+        preference_reason="C0003 is not free on every day of the leave: "
+        "at capacity: serves 1 of 1 households",
     ),
     SubstituteUnavailable: SubstituteUnavailable(
         substitute_request_id="SUB1", household_id="H0001", reason="no caregiver with spare time"

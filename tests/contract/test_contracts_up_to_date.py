@@ -250,7 +250,9 @@ SAMPLE_PAYLOADS: dict[type[Payload], Payload] = {
         last_day=date(2026, 11, 12),
         reason="回老家",
     ),
-    DecideLeave: DecideLeave(leave_id="LV1", approve=True, decided_by="站长"),
+    DecideLeave: DecideLeave(
+        leave_id="LV1", approve=True, decided_by="站长", substitutes={"H0001": "C0002"}
+    ),
     LeaveRequested: LeaveRequested(
         leave_id="LV1",
         caregiver_id="C0001",

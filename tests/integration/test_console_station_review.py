@@ -4,6 +4,7 @@ who may read them and who may change anything."""
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from decimal import Decimal
 
@@ -45,19 +46,31 @@ async def audit_actions(system: System, action: str) -> list[tuple[str, str, dic
     return [(line.user_id, line.target, line.details) for line in lines]
 
 
+def form_of(html: str, leave_id: str) -> str:
+    return html.split(f'id="decide-{leave_id}"')[1].split("</form>")[0]
+
+
 async def test_leave_is_listed_approved_and_refused_only_with_a_reason(
     console_system: System, client: BusClient
 ) -> None:
-    """C1 (serving H1) asks for two leaves; C2 of the same street can stand in."""
+    """C1 (serving H1) asks for three leaves; C2 and C3 of the same street can stand in
+    (dispatch's own choice is C2: equal scores, the lower id). The station chooses C3 for
+    LV1; for LV3, a day longer, C3 is no longer free: dispatch takes C2."""
     watcher = await one_assignment(client)
-    await client.send(subjects.REGISTER_CAREGIVER, caregiver("C2"))
+    await client.send_many(
+        [
+            (subjects.REGISTER_CAREGIVER, caregiver("C2")),
+            (subjects.REGISTER_CAREGIVER, caregiver("C3")),
+        ]
+    )
     await watcher.wait_until(
-        lambda: watcher.by_type["dispatch.CaregiverRegistered"] >= 2, "C2 registered"
+        lambda: watcher.by_type["dispatch.CaregiverRegistered"] >= 3, "C2 and C3 registered"
     )
     await client.send_many(
         [
             (subjects.REQUEST_LEAVE, leave("LV1", 8, 9, "回老家")),
             (subjects.REQUEST_LEAVE, leave("LV2", 20, 21, "看病")),
+            (subjects.REQUEST_LEAVE, leave("LV3", 9, 10, "多住一天")),
         ]
     )
 
@@ -65,38 +78,93 @@ async def test_leave_is_listed_approved_and_refused_only_with_a_reason(
 
         async def both_listed() -> bool:
             page = await http.get("/station/leave")
-            return page.status_code == 200 and "LV2" in page.text and "LV1" in page.text
+            return page.status_code == 200 and all(f"LV{n}" in page.text for n in (1, 2, 3))
 
         await eventually(both_listed, "the leave requests on the page")
-        text = text_of((await http.get("/station/leave")).text)
+        page = (await http.get("/station/leave")).text
+        text = text_of(page)
         assert "请假审批 · S1" in text
         assert "C1 王秀兰 待审批" in text
         assert "2026-11-08 – 2026-11-09 · 共 2 天" in text and "回老家" in text
         assert "受影响的上门服务 2" in text and "服务户数 1" in text
         assert "批准后自动安排" in text
+        # a substitute choice per household C1 serves: the street's caregivers but C1
+        form = form_of(page, "LV1")
+        assert "H1 李家 的替班" in text_of(form)
+        assert '<select name="substitute.H1">' in form
+        assert '<option value="" selected>自动（由系统选择）</option>' in form
+        assert '<option value="C3">C3 王秀兰 · 现服务 0/1 户</option>' in form
+        assert 'value="C2"' in form and 'value="C1"' not in form
+
+        no_reason = await http.post(
+            "/station/leave/LV1/decide",
+            data={"decision": "reject", "reason": "", "substitute.H1": "C3"},
+        )
+        assert no_reason.status_code == 422 and "拒绝请假需要填写理由" in text_of(no_reason.text)
+        kept = form_of(no_reason.text, "LV1")
+        assert '<option value="C3" selected>' in kept and '<option value="reject" selected>' in kept
+        on_leave = await http.post(
+            "/station/leave/LV1/decide", data={"decision": "approve", "substitute.H1": "C1"}
+        )
+        assert on_leave.status_code == 422
+        assert "该护理员不能为这一户替班" in text_of(form_of(on_leave.text, "LV1"))
+        assert await audit_actions(console_system, "decide_leave") == []
 
         approved = await http.post(
-            "/station/leave/LV1/decide", data={"decision": "approve", "reason": ""}
+            "/station/leave/LV1/decide",
+            data={"decision": "approve", "reason": "", "substitute.H1": "C3"},
         )
         assert approved.status_code == 303
         assert approved.headers["location"] == "/station/leave?sent=1"
         assert await audit_actions(console_system, "decide_leave") == [
-            ("mgr", "LV1", {"decision": "approve", "reason": "", "caregiver_id": "C1"})
+            (
+                "mgr",
+                "LV1",
+                {
+                    "decision": "approve",
+                    "reason": "",
+                    "caregiver_id": "C1",
+                    "substitutes": {"H1": "C3"},
+                },
+            )
         ]
 
-        async def lv1_approved() -> bool:
+        async def substitutes_of(leave_id: str) -> list[str]:
             got = await client.ask(
                 subjects.RPC_LEAVE, LeaveQuery(station_id="S1", status="approved"), LeaveList
             )
-            return [(lv.leave_id, lv.decided_by, len(lv.substitutes)) for lv in got.leaves] == [
-                ("LV1", "mgr", 1)
+            return [
+                s.caregiver_id
+                for lv in got.leaves
+                if lv.leave_id == leave_id and lv.decided_by == "mgr"
+                for s in lv.substitutes
             ]
 
-        await eventually(lv1_approved, "LV1 approved with a substitute")
+        async def lv1_approved() -> bool:
+            return await substitutes_of("LV1") == ["C3"]
+
+        await eventually(lv1_approved, "LV1 approved with the chosen substitute")
         text = text_of((await http.get("/station/leave?status=approved")).text)
         assert "已批准" in text and "LV2" not in text
-        assert "H1 李家 → C2 王秀兰 2026-11-08 – 2026-11-09" in text
+        assert "H1 李家 → C3 王秀兰 2026-11-08 – 2026-11-09 按站长指定" in text
         assert "审批人 mgr" in text
+
+        # C3 covers LV1's days now: for LV3 (overlapping) dispatch takes C2 instead
+        extended = await http.post(
+            "/station/leave/LV3/decide", data={"decision": "approve", "substitute.H1": "C3"}
+        )
+        assert extended.status_code == 303
+
+        async def lv3_approved() -> bool:
+            return await substitutes_of("LV3") == ["C2"]
+
+        await eventually(lv3_approved, "LV3 approved with dispatch's substitute")
+        text = text_of((await http.get("/station/leave?status=approved")).text)
+        assert (
+            "H1 李家 → C2 王秀兰 2026-11-09 – 2026-11-10 "
+            "指定的 C3 王秀兰 未能安排（请假期间没有空余名额或不符合该户要求），已由系统另选"
+        ) in text
+        assert text.count("按站长指定") == 1
         # pending first in the full list, though LV2 is the newer
         full_page = (await http.get("/station/leave")).text
         full = text_of(full_page)
@@ -115,23 +183,25 @@ async def test_leave_is_listed_approved_and_refused_only_with_a_reason(
         )
         assert refused.status_code == 422
         assert "拒绝请假需要填写理由" in text_of(refused.text)
-        form = refused.text.split('id="decide-LV2"')[1].split("</form>")[0]
-        assert '<option value="reject" selected>' in form
+        assert '<option value="reject" selected>' in form_of(refused.text, "LV2")
         too_long = await http.post(
             "/station/leave/LV2/decide", data={"decision": "reject", "reason": "忙" * 501}
         )
         assert too_long.status_code == 422
         assert "太长了" in text_of(too_long.text) and "忙" * 501 in too_long.text
-        assert len(await audit_actions(console_system, "decide_leave")) == 1
+        assert len(await audit_actions(console_system, "decide_leave")) == 2
         pending = await client.ask(
             subjects.RPC_LEAVE, LeaveQuery(station_id="S1", status="pending"), LeaveList
         )
         assert [lv.leave_id for lv in pending.leaves] == ["LV2"]
 
-    async with signed_in(console_system, "sup", role="supervisor") as http:
+    async with signed_in(console_system, "sup", role="supervisor", lang="en") as http:
         page = await http.get("/station/leave?station_id=S1")
         assert page.status_code == 200
         assert "回老家" in page.text and "decide-LV2" not in page.text  # read-only
+        text = html.unescape(text_of(page.text))
+        assert "H1 李家 → C3 王秀兰 2026-11-08 – 2026-11-09 The station's choice" in text
+        assert "C3 王秀兰, the station's choice, could not be taken" in text
         posted = await http.post("/station/leave/LV2/decide", data={"decision": "approve"})
         assert posted.status_code == 403
     async with signed_in(console_system, "mgr2", role="station_manager", station_id="S2") as http:
@@ -142,7 +212,7 @@ async def test_leave_is_listed_approved_and_refused_only_with_a_reason(
     async with signed_in(console_system, "carer", role="carer", caregiver_id="C1") as http:
         for page in ("/station/leave", "/station/diaries", "/station/appraisals"):
             assert (await http.get(page)).status_code == 403
-    assert len(await audit_actions(console_system, "decide_leave")) == 1
+    assert len(await audit_actions(console_system, "decide_leave")) == 2
 
 
 async def test_diaries_show_warnings_and_ledgers_in_both_languages(

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from builders import assignment_event, caregiver, one_assignment, until_registered
 from conftest import eventually
+from pydantic import ValidationError
 from scheduling_helpers import apply, emitted
 
 from contracts import subjects
@@ -90,6 +91,40 @@ async def test_approved_leave_cancels_asks_for_a_substitute_and_resumes(
     ]
     told = await emitted(scheduling, subjects.carer_shift_subject("C2"))
     assert [t["date"] for t in told] == ["2026-11-02", "2026-11-03"]
+
+
+async def test_the_stations_chosen_substitutes_go_to_dispatch(scheduling: Service) -> None:
+    """C1 serves H1 and H2; the station names C7 for H1 (and C8 for H9, not C1's): dispatch
+    is asked to prefer C7 for H1 and chooses alone for H2."""
+    async with scheduling.store.transaction() as tx:
+        await handlers.record_assignment(tx, assignment_event("H2", "C1"))
+    await apply(
+        scheduling,
+        leave.request_leave,
+        RequestLeave(leave_id="LV1", caregiver_id="C1", first_day=day(1), last_day=day(2)),
+    )
+    with pytest.raises(ValidationError, match="substitutes are chosen only when approving"):
+        DecideLeave(
+            leave_id="LV1",
+            approve=False,
+            decided_by="站长",
+            reason="人手不足",
+            substitutes={"H1": "C7"},
+        )
+    await apply(
+        scheduling,
+        leave.decide_leave,
+        DecideLeave(
+            leave_id="LV1", approve=True, decided_by="站长", substitutes={"H1": "C7", "H9": "C8"}
+        ),
+    )
+    asked = await emitted(scheduling, subjects.REQUEST_SUBSTITUTE)
+    assert [(a["household_id"], a["preferred_caregiver_id"]) for a in asked] == [
+        ("H1", "C7"),
+        ("H2", None),
+    ]
+    decided = await emitted(scheduling, subjects.LEAVE_DECIDED)
+    assert [(d["approved"], d["substitutes_requested"]) for d in decided] == [(True, 2)]
 
 
 @pytest.mark.parametrize(

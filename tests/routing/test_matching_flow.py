@@ -166,17 +166,22 @@ async def test_replacement_never_returns_to_a_replaced_caregiver(dispatch: Servi
     assert [r.caregiver_id for r in active] == ["C2"]
 
 
+async def substitute_street(broker: Any) -> None:
+    """C1 (nearest) serves H1; C2 (room for two) and C3 (farther) are free."""
+    await street(broker, ("C1", 0.2), ("C2", 0.5), ("C3", 3.0))
+    await send(
+        broker,
+        s.REGISTER_CAREGIVER,
+        caregiver("C2", capacity=2).model_copy(update={"home": near(0.5)}),
+    )
+    await send(
+        broker, s.REQUEST_CARE, RequestCare(request_id="R1", household_id="H1", start_date=DAY)
+    )
+
+
 async def test_substitute_prefers_who_served_before(dispatch: Service) -> None:
     async with TestNatsBroker(dispatch.broker) as broker:
-        await street(broker, ("C1", 0.2), ("C2", 0.5), ("C3", 3.0))
-        await send(
-            broker,
-            s.REGISTER_CAREGIVER,
-            caregiver("C2", capacity=2).model_copy(update={"home": near(0.5)}),
-        )
-        await send(
-            broker, s.REQUEST_CARE, RequestCare(request_id="R1", household_id="H1", start_date=DAY)
-        )
+        await substitute_street(broker)
         first = RequestSubstitute(
             substitute_request_id="S1",
             household_id="H1",
@@ -213,6 +218,62 @@ async def test_substitute_prefers_who_served_before(dispatch: Service) -> None:
         ("C2", False),
         ("C3", False),
         ("C2", True),
+    ]
+
+
+async def test_the_stations_chosen_substitute_is_taken_only_when_free(dispatch: Service) -> None:
+    """C2 (nearest, room for two) is dispatch's own choice; the station names others."""
+    async with TestNatsBroker(dispatch.broker) as broker:
+        await substitute_street(broker)
+        await send(broker, s.REGISTER_CAREGIVER, caregiver("C4", street="西岗街道"))
+        leave = RequestSubstitute(
+            substitute_request_id="S1",
+            household_id="H1",
+            caregiver_id="C1",
+            first_day=date(2026, 11, 5),
+            last_day=date(2026, 11, 6),
+            preferred_caregiver_id="C3",
+        )
+
+        def later(n: int, preferred: str | None) -> RequestSubstitute:
+            """Another leave, on a day of its own (each takes room from who covers it)."""
+            on = date(2026, 11, 20 + n)
+            return leave.model_copy(
+                update={
+                    "substitute_request_id": f"S{n}",
+                    "preferred_caregiver_id": preferred,
+                    "first_day": on,
+                    "last_day": on,
+                }
+            )
+
+        for request in (
+            leave,  # C3 is free: taken, though farther than C2
+            leave.model_copy(update={"substitute_request_id": "S2"}),  # C3 covers S1 now
+            later(3, "C4"),
+            later(4, "C9"),
+            later(5, "C1"),
+            later(6, None),
+        ):
+            await send(broker, s.REQUEST_SUBSTITUTE, request)
+    subs = await events(dispatch, s.SUBSTITUTE_ASSIGNED)
+    assert [
+        (x["substitute_request_id"], x["caregiver_id"], x["preferred_caregiver_id"]) for x in subs
+    ] == [
+        ("S1", "C3", "C3"),
+        ("S2", "C2", "C3"),
+        ("S3", "C2", "C4"),
+        ("S4", "C2", "C9"),
+        ("S5", "C2", "C1"),
+        ("S6", "C2", None),
+    ]
+    assert [x["preference_reason"] for x in subs] == [
+        None,
+        "C3 is not free on every day of the leave: at capacity: serves 1 of 1 households",
+        "C4 belongs to street 西岗街道, not 中山公园街道",
+        "C9 is not a registered caregiver",
+        "C1 is the caregiver on leave",
+        None,
     ]
 
 

@@ -1,7 +1,7 @@
-"""The station manager's review pages: leave requests (approve or refuse; dispatch finds the
-substitutes), diaries and ledgers, and the month's appraisal inputs (satisfaction ratings and
-complaints). A supervisor reads them for any station it names; only the station's own
-manager changes anything."""
+"""The station manager's review pages: leave requests (approve, choosing substitutes or leaving
+them to dispatch, or refuse), diaries and ledgers, and the month's appraisal inputs
+(satisfaction ratings and complaints). A supervisor reads them for any station it names; only
+the station's own manager changes anything."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -21,6 +22,7 @@ from contracts.dispatch.queries_v1 import (
     HouseholdsList,
     HouseholdsQuery,
     Roster,
+    RosterEntry,
     RosterQuery,
 )
 from contracts.envelope import Payload, new_id
@@ -53,12 +55,14 @@ from services.console.pages.common import (
     require,
     station_of,
 )
+from services.console.store import audit_log
 
 router = APIRouter()
 Reader = Depends(require("station_manager", "supervisor"))
 Manager = Depends(require("station_manager"))
 
 LEAVE_STATUSES: tuple[LeaveStatus, ...] = ("pending", "approved", "rejected")
+SUBSTITUTE = "substitute."  # form fields substitute.<household id>: the chosen caregiver
 DIARY_DAYS = 7  # the diaries page opens on the last week, today included
 Text = Annotated[str, Form()]
 
@@ -84,12 +88,14 @@ def _flash(request: Request, sent: int) -> str | None:
 
 @dataclass
 class Directory:
-    """Names for ids and the choices of the appraisal forms; ``answered`` is False when
-    dispatch did not answer (the pages then show bare ids and plain inputs)."""
+    """Names for ids and the choices of the appraisal and leave forms; ``answered`` is False
+    when dispatch did not answer (the pages then show bare ids and plain inputs, and the leave
+    form no substitute choice)."""
 
     households: list[HouseholdEntry] = field(default_factory=list)
     caregivers: dict[str, str] = field(default_factory=dict)
     answered: bool = False
+    roster: list[RosterEntry] = field(default_factory=list)
 
     @cached_property
     def household_names(self) -> dict[str, str]:
@@ -113,6 +119,50 @@ class Directory:
             errors["caregiver_id"] = word
         return errors
 
+    def served_by(self, caregiver_id: str) -> list[HouseholdEntry]:
+        """The households the caregiver serves now (dispatch's active assignments)."""
+        return [h for h in self.households if h.caregiver_id == caregiver_id]
+
+    def stand_ins(self, household: HouseholdEntry, on_leave: str) -> list[RosterEntry]:
+        """Who may be chosen to stand in: the station's active caregivers of the household's
+        street (dispatch takes no one else), not the one on leave."""
+        return [
+            c
+            for c in self.roster
+            if c.active and c.street == household.street and c.caregiver_id != on_leave
+        ]
+
+    def substitute_choices(
+        self, household: HouseholdEntry, on_leave: str, t: Any
+    ) -> list[tuple[str, str]]:
+        """The select's options: automatic first, then each caregiver with their load."""
+        found = [
+            (
+                c.caregiver_id,
+                t(
+                    "review.leave.stand_in",
+                    id=c.caregiver_id,
+                    name=c.name,
+                    n=c.assignments,
+                    capacity=c.capacity,
+                ),
+            )
+            for c in self.stand_ins(household, on_leave)
+        ]
+        return [("", t("review.leave.automatic")), *found]
+
+    def substitute_errors(self, chosen: dict[str, str], on_leave: str, word: str) -> dict[str, str]:
+        """Errors (by form field) for a household the caregiver does not serve or a
+        caregiver who cannot stand in there."""
+        served = {h.household_id: h for h in self.served_by(on_leave)}
+        errors = {}
+        for household_id, caregiver_id in chosen.items():
+            household = served.get(household_id)
+            stand_ins = self.stand_ins(household, on_leave) if household else []
+            if caregiver_id not in {c.caregiver_id for c in stand_ins}:
+                errors[SUBSTITUTE + household_id] = word
+        return errors
+
 
 async def _directory(console: Console, station: str) -> Directory:
     (households, _), (roster, _) = await asyncio.gather(
@@ -130,6 +180,7 @@ async def _directory(console: Console, station: str) -> Directory:
         households.households if households else [],
         {c.caregiver_id: c.name for c in roster.caregivers} if roster else {},
         households is not None and roster is not None,
+        roster.caregivers if roster else [],
     )
 
 
@@ -145,6 +196,50 @@ class Decision(BaseModel):
 
 def _pending_first(leaves: list[LeaveLine]) -> list[LeaveLine]:
     return sorted(leaves, key=lambda lv: lv.status != "pending")  # stable: newest first kept
+
+
+def _substitute_values(form: Any) -> dict[str, str]:
+    """The substitute selects as posted (blank: dispatch chooses), kept for a re-shown form."""
+    return {
+        name: str(value).strip()
+        for name, value in form.multi_items()
+        if name.startswith(SUBSTITUTE)
+    }
+
+
+def _chosen_in(values: dict[str, str]) -> dict[str, str]:
+    """Household id -> the chosen substitute, from the selects' values."""
+    return {
+        name.removeprefix(SUBSTITUTE): value
+        for name, value in values.items()
+        if name.startswith(SUBSTITUTE) and value
+    }
+
+
+async def _substitute_problems(
+    console: Console, station: str, on_leave: str, chosen: dict[str, str], t: Any
+) -> tuple[dict[str, str], str | None]:
+    """Errors for chosen substitutes not among the station's caregivers of the household's
+    street, or error.bus when dispatch cannot tell."""
+    if not chosen:
+        return {}, None
+    directory = await _directory(console, station)
+    if not directory.answered:
+        return {}, "error.bus"
+    return directory.substitute_errors(chosen, on_leave, t("review.leave.not_a_choice")), None
+
+
+async def _station_choices(console: Console, leave_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The substitutes the station chose per leave, from the audit line of its decision
+    (scheduling's answer names only who was assigned); the latest decision holds."""
+    if not leave_ids:
+        return {}
+    rows = await console.store.read(
+        sa.select(audit_log.c.target, audit_log.c.details)
+        .where(audit_log.c.action == "decide_leave", audit_log.c.target.in_(leave_ids))
+        .order_by(audit_log.c.id)
+    )
+    return {row.target: dict(row.details.get("substitutes") or {}) for row in rows}
 
 
 async def _leave_page(
@@ -165,6 +260,8 @@ async def _leave_page(
         console, subjects.RPC_LEAVE, LeaveQuery(station_id=station, status=chosen), LeaveList
     )
     leaves = reply.leaves if reply else []
+    approved = [lv.leave_id for lv in leaves if lv.status == "approved"]
+    station_choices = await _station_choices(console, approved)
     names = await directory
     template = "_leave_list.html" if partial else "leave.html"
     context = {"form_leave": None, "values": {}, "errors": {}, **context}
@@ -179,6 +276,7 @@ async def _leave_page(
         leaves=leaves if chosen else _pending_first(leaves),
         truncated=bool(reply and reply.truncated),
         directory=names,
+        station_choices=station_choices,
         bus_error=bus_error,
         live=True,
         **context,
@@ -212,7 +310,7 @@ async def decide_leave(
     console = console_of(request)
     lang = lang_for(request)
     t = translator(lang)
-    values = _stripped(decision=decision, reason=reason)
+    values = _stripped(decision=decision, reason=reason) | _substitute_values(await request.form())
     reply, bus_error = await ask_or_none(
         console, subjects.RPC_LEAVE, LeaveQuery(station_id=station), LeaveList
     )
@@ -232,15 +330,19 @@ async def decide_leave(
             flash=t("review.leave.decided_already", status=status_word),
             flash_kind="warn",
         )
-    form, errors = parse(Decision, lang, **values)
+    form, errors = parse(Decision, lang, decision=values["decision"], reason=values["reason"])
     if form is not None and form.decision == "reject" and not form.reason:
         errors["reason"] = t("review.leave.reason_needed")
-    if form is None or errors:
+    approve = form is not None and form.decision == "approve"
+    chosen = _chosen_in(values) if approve else {}  # a refusal has no substitutes
+    problems, bus_error = await _substitute_problems(console, station, line.caregiver_id, chosen, t)
+    errors |= problems
+    if form is None or errors or bus_error:
         return await _leave_page(
             request,
             user,
             station,
-            asked=(reply, None),
+            asked=(reply, bus_error),
             status_code=422,
             form_leave=leave_id,
             values=values,
@@ -248,15 +350,17 @@ async def decide_leave(
         )
     command = DecideLeave(
         leave_id=leave_id,
-        approve=form.decision == "approve",
+        approve=approve,
         decided_by=user.user_id,
         reason=form.reason,
+        substitutes=chosen,
     )
+    details = {"decision": values["decision"], "reason": values["reason"]}
     await console.act(
         user,
         "decide_leave",
         leave_id,
-        values | {"caregiver_id": line.caregiver_id},
+        details | {"caregiver_id": line.caregiver_id, "substitutes": chosen},
         command=(subjects.DECIDE_LEAVE, command),
     )
     return redirect("/station/leave?sent=1")

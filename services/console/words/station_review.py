@@ -28,6 +28,19 @@ ZH: dict[str, str] = {
     "review.leave.reject": "拒绝",
     "review.leave.decision_reason": "理由（拒绝时必填）",
     "review.leave.send": "提交审批",
+    "review.leave.choose_substitutes": "替班人选（批准时）",
+    "review.leave.choose_hint": (
+        "可为每户指定替班；选“自动”则由系统选择。指定的护理员须在请假期间每天都有空余名额，"
+        "否则由系统另选。"
+    ),
+    "review.leave.substitute_for": "{household} 的替班",
+    "review.leave.automatic": "自动（由系统选择）",
+    "review.leave.stand_in": "{id} {name} · 现服务 {n}/{capacity} 户",
+    "review.leave.not_a_choice": "该护理员不能为这一户替班（须为本站同一街道的护理员）",
+    "review.leave.chosen_held": "按站长指定",
+    "review.leave.chosen_not_taken": (
+        "指定的 {caregiver} 未能安排（请假期间没有空余名额或不符合该户要求），已由系统另选"
+    ),
     "review.leave.reason_needed": "拒绝请假需要填写理由",
     "review.leave.decided_already": "该请假已处理（{status}），以下为当前状态",
     "review.leave.none": "没有请假申请",
@@ -35,7 +48,8 @@ ZH: dict[str, str] = {
     "review.leave.how": (
         "批准请假后，系统取消该护理员请假期间的上门服务，并为其服务的每一户自动请求替班："
         "从同一街道、请假期间每天都有空余名额的护理员中选出评分最高者，优先曾为该户服务过的"
-        "护理员。替班人选由系统决定，不能在此指定；找到后会显示在上方列表中。"
+        "护理员。批准时也可为每一户指定替班：只要所选护理员请假期间每天都有空余名额，"
+        "就安排此人，否则仍由系统选择。替班找到后会显示在上方列表中，并注明是否按指定安排。"
     ),
     # diaries and ledgers
     "review.diaries.title": "日记与台账",
@@ -140,6 +154,23 @@ EN: dict[str, str] = {
     "review.leave.reject": "Reject",
     "review.leave.decision_reason": "Reason (needed to reject)",
     "review.leave.send": "Send decision",
+    "review.leave.choose_substitutes": "Substitutes (when approving)",
+    "review.leave.choose_hint": (
+        "Choose a substitute for each household, or leave it automatic for dispatch to "
+        "choose. The one chosen must have room on every day of the leave; otherwise dispatch "
+        "chooses another."
+    ),
+    "review.leave.substitute_for": "Substitute for {household}",
+    "review.leave.automatic": "Automatic (dispatch chooses)",
+    "review.leave.stand_in": "{id} {name} · serves {n} of {capacity}",
+    "review.leave.not_a_choice": (
+        "Cannot stand in for this household (a caregiver of the station on its street is needed)"
+    ),
+    "review.leave.chosen_held": "The station's choice",
+    "review.leave.chosen_not_taken": (
+        "{caregiver}, the station's choice, could not be taken (no room on the leave's days, "
+        "or does not meet the household's needs): dispatch chose another"
+    ),
     "review.leave.reason_needed": "A rejection needs a reason",
     "review.leave.decided_already": "This leave was decided already ({status}); its state now:",
     "review.leave.none": "No leave requests",
@@ -148,8 +179,10 @@ EN: dict[str, str] = {
         "Once a leave is approved, the caregiver's visits of those days are cancelled and a "
         "substitute is asked for every household they serve: the best-scored caregiver of the "
         "same street with spare capacity on every day of the leave, preferring one who has "
-        "served the household before. The system chooses; a substitute cannot be named here. "
-        "Those found appear in the list above."
+        "served the household before. Approving, the station may also choose the substitute of "
+        "each household: the one chosen is taken if they have room on every day of the leave, "
+        "otherwise dispatch chooses. Those found appear in the list above, marked when the "
+        "station's choice was or was not taken."
     ),
     # diaries and ledgers
     "review.diaries.title": "Diaries and ledgers",
