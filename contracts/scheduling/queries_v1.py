@@ -40,6 +40,12 @@ class SubstituteLine(BaseModel):
     caregiver_id: str = Field(description="The substitute")
     first_day: date
     last_day: date
+    preferred_caregiver_id: str | None = Field(
+        default=None, description="The substitute the station chose, if it chose one"
+    )
+    preference_reason: str | None = Field(
+        default=None, description="Why dispatch did not take the station's choice"
+    )
 
 
 class LeaveLine(BaseModel):

@@ -141,6 +141,8 @@ async def record_substitute(
             "replaces": evt.replaces,
             "first_day": evt.first_day,
             "last_day": evt.last_day,
+            "preferred_caregiver_id": evt.preferred_caregiver_id,
+            "preference_reason": evt.preference_reason,
         },
     )
     if not added:

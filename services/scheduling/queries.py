@@ -180,6 +180,8 @@ async def leave_list(store: MessageStore, query: LeaveQuery) -> LeaveList:
                         caregiver_id=s.caregiver_id,
                         first_day=s.first_day,
                         last_day=s.last_day,
+                        preferred_caregiver_id=s.preferred_caregiver_id,
+                        preference_reason=s.preference_reason,
                     )
                     for s in covering[row.caregiver_id]
                     if s.substitute_request_id

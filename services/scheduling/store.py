@@ -107,6 +107,9 @@ substitutions = sa.Table(
     sa.Column("replaces", sa.String(40), nullable=False),
     sa.Column("first_day", sa.Date, nullable=False),
     sa.Column("last_day", sa.Date, nullable=False),
+    # the caregiver the station chose, and why dispatch did not take them (if it did not)
+    sa.Column("preferred_caregiver_id", sa.String(40), nullable=True),
+    sa.Column("preference_reason", sa.String(500), nullable=True),
 )
 
 satisfaction = sa.Table(

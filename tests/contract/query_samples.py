@@ -84,6 +84,8 @@ SUBSTITUTE = SubstituteLine(
     caregiver_id="C0002",
     first_day=date(2026, 11, 10),
     last_day=date(2026, 11, 12),
+    preferred_caregiver_id="C0003",
+    preference_reason="C0003 is not free on every day of the leave",
 )
 LEAVE_LINE = LeaveLine(
     leave_id="L1",

@@ -162,7 +162,8 @@ async def test_leave_is_listed_approved_and_refused_only_with_a_reason(
         text = text_of((await http.get("/station/leave?status=approved")).text)
         assert (
             "H1 李家 → C2 王秀兰 2026-11-09 – 2026-11-10 "
-            "指定的 C3 王秀兰 未能安排（请假期间没有空余名额或不符合该户要求），已由系统另选"
+            "指定的 C3 王秀兰 未能安排（请假期间没有空余名额或不符合该户要求），已由系统另选 "
+            "(C3 is not free on every day of the leave"
         ) in text
         assert text.count("按站长指定") == 1
         # pending first in the full list, though LV2 is the newer
