@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from services.console.core import Console
+from services.console.refusals import REFUSALS, record_refusal
 from services.console.store import metadata, plumbing
 from services.console.web import create_app
 from services.infra.clock import Clock
@@ -78,6 +79,14 @@ class WebServer:
 
 def build(settings: Settings, clock: Clock) -> Service:
     svc = Service(NAME, settings, clock, metadata, plumbing, Path(__file__).parent / "migrations")
+    for subject, event, durable in REFUSALS:
+        svc.consume(
+            subject,
+            event,
+            svc.once(durable, record_refusal),
+            durable=durable,
+            description="A command a console user sent was refused: tell them why",
+        )
     console = Console(svc)
     web = WebServer(console, settings.console_host, settings.console_port)
     svc.background(web)

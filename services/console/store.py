@@ -39,6 +39,20 @@ audit_log = sa.Table(
     sa.Column("event_id", sa.String(64), nullable=True),
 )
 
+# Commands the console sent that a service refused afterwards (its *Rejected events), shown
+# to the user who sent them until dismissed; command_id is the audit line's event_id.
+refusals = sa.Table(
+    "refusals",
+    metadata,
+    sa.Column("refusal_id", sa.String(64), primary_key=True),
+    sa.Column("command_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(80), nullable=False),
+    sa.Column("reason", sa.String(1000), nullable=False),
+    sa.Column("reason_zh", sa.String(1000), nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("dismissed", sa.Boolean, nullable=False),
+)
+
 inspection_notes = sa.Table(
     "inspection_notes",
     metadata,

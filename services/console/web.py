@@ -36,6 +36,7 @@ from services.console.pages.common import (
     redirect,
     render,
 )
+from services.console.refusals import dismiss, refusals_of
 from services.infra.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -127,6 +128,16 @@ def create_app(console: Console) -> FastAPI:
     @app.get("/live")
     async def live(request: Request, user: User = SignedIn) -> Response:
         return StreamingResponse(_live_events(console, request), media_type="text/event-stream")
+
+    @app.get("/refusals", response_class=HTMLResponse)
+    async def my_refusals(request: Request, user: User = SignedIn) -> Response:
+        found = await refusals_of(console.store, user.user_id, console.clock.now())
+        return render(request, "_refusals.html", user, refusals=found)
+
+    @app.post("/refusals/{refusal_id}/dismiss", response_class=HTMLResponse)
+    async def dismiss_refusal(request: Request, refusal_id: str, user: User = SignedIn) -> Response:
+        await dismiss(console.store, user.user_id, refusal_id)
+        return await my_refusals(request, user)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
