@@ -135,7 +135,7 @@ async def test_over_the_bus_dispatch_matches_with_the_new_score(
     )
     await client.send(subjects.APPRAISE_MONTH, AppraiseMonth(month="2026-11"))
     await watcher.wait_until(
-        lambda: watcher.by_type["scheduling.CaregiverAppraised"] == 1, "appraisal", timeout=20
+        lambda: watcher.by_type["scheduling.CaregiverAppraised"] == 1, "appraisal", timeout=40
     )
     score = watcher.payloads["scheduling.CaregiverAppraised"][0]["score"]
     dispatch = system["dispatch"]

@@ -107,7 +107,12 @@ async def test_district_officer_decides_the_round_and_its_notices(
         assert (await decide(http, "AP-H2", "approve")).status_code == 303
         assert (await decide(http, "AP-H4", "approve")).status_code == 303
         await until_shown(http, "已批准 审批人 off", "未批准 审批人 off 家庭收入超过标准")
-        await until_shown(http, "H2 AP-H2 C9 2026-11-01 2026-11-03 公示中")
+        # both approvals' notices posted (they arrive in either order)
+        await until_shown(
+            http,
+            "H2 AP-H2 C9 2026-11-01 2026-11-03 公示中",
+            "H4 AP-H4 C8 2026-11-01 2026-11-03 公示中",
+        )
 
         empty = await http.post(
             "/district/object", data={"round": ROUND, "application_id": "AP-H2", "objection": ""}
