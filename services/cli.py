@@ -116,9 +116,14 @@ def up(
     names = _check_services(only or list(RUNNABLE))
     server = None
     if not settings.nats_url:
-        server = NatsServer(settings.var_dir / "nats", port=settings.nats_port).start()
+        server = NatsServer(
+            settings.var_dir / "nats", port=settings.nats_port, sync_always=True
+        ).start()
         settings = settings.model_copy(update={"nats_url": server.url})
-        console.print(f"embedded nats-server on {server.url} (data in {server.store_dir})")
+        console.print(
+            f"embedded nats-server on {server.url} (data in {server.store_dir}, "
+            "every write synced to disk)"
+        )
     try:
         asyncio.run(_serve(settings, names))
     finally:

@@ -44,12 +44,18 @@ class NatsServer:
         host: str = "127.0.0.1",
         config_file: Path | None = None,
         log_file: Path | None = None,
+        sync_always: bool = False,
+        monitor_port: int | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.port = port or free_port()
         self.host = host
         self.config_file = config_file
         self.log_file = log_file or self.store_dir / "nats-server.log"
+        # fsync every JetStream write before acknowledging it (deploy/nats/nats-server.conf
+        # does the same); off for the tests' throwaway servers, where speed matters more
+        self.sync_always = sync_always
+        self.monitor_port = monitor_port
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,9 +73,18 @@ class NatsServer:
             "-sd",
             str(self.store_dir),
         ]
-        if self.config_file:
-            cmd += ["-c", str(self.config_file)]
+        if self.monitor_port:
+            cmd += ["-m", str(self.monitor_port)]
+        config = self.config_file or (self._sync_config() if self.sync_always else None)
+        if config:
+            cmd += ["-c", str(config)]
         return cmd
+
+    def _sync_config(self) -> Path:
+        path = self.store_dir / "sync-always.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("jetstream {\n  sync_interval: always\n}\n")
+        return path
 
     def start(self, timeout: float = 10.0) -> NatsServer:
         if port_open(self.host, self.port):
