@@ -102,6 +102,8 @@ class Service:
         self._scheduled: list[Job] = []
         self._job_runs: sa.Table | None = None
         self.consumers: list[str] = []
+        # subject → the payload its consumer takes (for documentation and the poison tests)
+        self.subscribed: dict[str, type[Payload]] = {}
         self._durables: list[DurableSpec] = []
         self.started_at: datetime | None = None
         self.rpc(
@@ -128,6 +130,7 @@ class Service:
         """A durable JetStream pull consumer (shared by every instance of this service)."""
         name = f"{self.name}_{durable}"
         self.consumers.append(name)
+        self.subscribed[subject] = payload
         self._durables.append(DurableSpec(stream_for(subject).name, name, subject))
         model = envelope_of(payload)
 
