@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.infra.clock import AcceleratedClock, Clock, SystemClock
 
 
 class Settings(BaseSettings):
@@ -75,6 +79,19 @@ class Settings(BaseSettings):
         '{"distance": 2.0, "workload": 1.0} (names: docs/matching.md).',
     )
 
+    clock_start: datetime | None = Field(
+        default=None,
+        description="Run on accelerated simulated time from this moment (fault tests, "
+        "rehearsals); unset: the real clock. A time without zone is in time_zone.",
+    )
+    clock_wall_start: float | None = Field(
+        default=None,
+        description="The wall-clock moment (Unix seconds) clock_start corresponds to; processes "
+        "that share it agree on the time. Unset: when the process starts.",
+    )
+    clock_speed: float = Field(
+        default=1.0, gt=0, description="Simulated seconds per wall second (with clock_start)."
+    )
     console_database_url: str | None = None
     console_host: str = Field(
         default="127.0.0.1", description="Where the web console listens (0.0.0.0: all)."
@@ -118,3 +135,14 @@ class Settings(BaseSettings):
         """Where a client command (status, import) connects: the configured servers, else
         the embedded server's port on this machine."""
         return self.nats_servers() if self.nats_url else [f"nats://127.0.0.1:{self.nats_port}"]
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The real clock, or accelerated simulated time when ``clock_start`` is set."""
+    if settings.clock_start is None:
+        return SystemClock(settings.tz)
+    start = settings.clock_start
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=settings.tz)
+    wall_start = settings.clock_wall_start if settings.clock_wall_start is not None else time.time()
+    return AcceleratedClock(start, wall_start, settings.clock_speed)

@@ -71,3 +71,37 @@ def test_system_clock_uses_its_zone() -> None:
     assert now.tzinfo is SHANGHAI
     assert abs(now - datetime.now(UTC)) < timedelta(seconds=5)
     assert clock.today() in {now.date(), clock.now().date()}
+
+
+def test_accelerated_clocks_sharing_a_start_agree_also_after_a_restart() -> None:
+    from services.infra.clock import AcceleratedClock
+
+    wall = [1000.0]
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    first = AcceleratedClock(start, wall_start=1000.0, speed=3600, wall=lambda: wall[0])
+    assert first.now() == start
+    wall[0] = 1010.0  # ten wall seconds: ten simulated hours
+    assert first.now() == start + timedelta(hours=10)
+    assert first.today() == date(2026, 11, 1)
+    restarted = AcceleratedClock(start, wall_start=1000.0, speed=3600, wall=lambda: wall[0])
+    assert restarted.now() == first.now()
+    wall[0] = 990.0  # a wall clock stepped back does not move simulated time back before start
+    assert first.now() == start
+
+
+def test_settings_choose_the_clock() -> None:
+    from services.infra.clock import AcceleratedClock, SystemClock
+    from services.infra.settings import Settings, clock_for
+
+    assert isinstance(clock_for(Settings(_env_file=None)), SystemClock)  # type: ignore[call-arg]
+    accelerated = clock_for(
+        Settings(
+            clock_start=datetime(2026, 11, 1, 8),  # no zone: the service's
+            clock_wall_start=0.0,
+            clock_speed=2.0,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+    )
+    assert isinstance(accelerated, AcceleratedClock)
+    assert accelerated.start.tzinfo == ZoneInfo("Asia/Shanghai") and accelerated.speed == 2.0
+    assert accelerated.now() > datetime(2026, 11, 1, 8, tzinfo=ZoneInfo("Asia/Shanghai"))
