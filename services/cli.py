@@ -20,6 +20,7 @@ from contracts.subjects import SERVICES
 from services.cli_billing import billing_app
 from services.cli_console import console_app
 from services.cli_dispatch import assess, import_app, notices_app, round_
+from services.cli_dlq import dlq_app
 from services.cli_scheduling import (
     carer_app,
     diary_app,
@@ -31,7 +32,7 @@ from services.cli_scheduling import (
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
 from services.infra.nats_server import NatsServer
-from services.infra.settings import Settings
+from services.infra.settings import Settings, clock_for
 
 app = typer.Typer(
     help="homecare: Dalian-model community home-care dispatch on NATS.",
@@ -48,6 +49,7 @@ app.add_typer(diary_app, name="diary")
 app.add_typer(holidays_app, name="holidays")
 app.add_typer(billing_app, name="billing")
 app.add_typer(console_app, name="console")
+app.add_typer(dlq_app, name="dlq")
 app.command()(shifts)
 app.command()(notify)
 app.command()(assess)
@@ -81,7 +83,7 @@ def _check_services(names: list[str]) -> tuple[str, ...]:
 async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
     from services.system import System
 
-    system = System(settings, SystemClock(settings.tz), names)
+    system = System(settings, clock_for(settings), names)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
