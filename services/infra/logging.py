@@ -8,6 +8,8 @@ from typing import Any
 
 import structlog
 
+from services.infra.masking import mask_exception_text, mask_personal_data
+
 _configured = False
 
 
@@ -22,6 +24,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
+        # Last of the shared chain, so structlog events and foreign (stdlib) records both get it,
+        # extras included, before anything is rendered.
+        mask_personal_data,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -45,6 +50,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                mask_exception_text,
                 renderer,
             ],
         )
