@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit bench contracts clean up lock browser console
+.PHONY: venv demo test lint typecheck unit bench contracts clean up lock browser console chaos
 
 venv: $(STAMP)
 
@@ -67,6 +67,12 @@ browser:
 	[ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ] \
 		|| { echo "make browser: $(CHROMIUM) or $(CJK_FONT) still missing after the install" >&2; exit 1; }; \
 	$(CHROMIUM) --version 2>/dev/null
+
+# The long fault run: a month on accelerated time, 20 service kills and 2 nats-server restarts
+# (the short form runs in `make test`); prints events sent, faults, lost and duplicated.
+chaos: venv
+	CHAOS_DAYS=30 CHAOS_KILLS=20 CHAOS_NATS_RESTARTS=2 CHAOS_DAY_SECONDS=6 \
+		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_chaos.py
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit tests/routing
