@@ -68,6 +68,10 @@ class CarerInbox:
         await self._client.js.add_consumer(
             subjects.CARER_STREAM,
             ConsumerConfig(
+                # with the name set, nats-py asks the server through the create call that
+                # names the filter subject: the only one a caregiver's credentials allow
+                # (docs/bus-permissions.md)
+                name=self.durable,
                 durable_name=self.durable,
                 filter_subject=subjects.carer_subjects(self.caregiver_id),
                 deliver_policy=DeliverPolicy.ALL,

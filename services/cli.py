@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from contracts.subjects import SERVICES
 from services.cli_billing import billing_app
 from services.cli_console import console_app
+from services.cli_deploy import deploy_app
 from services.cli_dispatch import assess, import_app, notices_app, round_
 from services.cli_dlq import dlq_app
 from services.cli_scheduling import (
@@ -49,6 +50,7 @@ app.add_typer(diary_app, name="diary")
 app.add_typer(holidays_app, name="holidays")
 app.add_typer(billing_app, name="billing")
 app.add_typer(console_app, name="console")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(dlq_app, name="dlq")
 app.command()(shifts)
 app.command()(notify)
