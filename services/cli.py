@@ -82,19 +82,19 @@ def _check_services(names: list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
+async def _serve(
+    settings: Settings, names: tuple[str, ...], nats_urls: dict[str, str] | None = None
+) -> None:
     from services.system import System
 
-    system = System(settings, clock_for(settings), names)
+    system = System(settings, clock_for(settings), names, nats_urls)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await system.start()
-    console.print(
-        f"[green]running[/green] {', '.join(names)} on {settings.nats_url} "
-        f"(Ctrl-C stops gracefully)"
-    )
+    where = settings.nats_url if not nats_urls else "the secure bus"
+    console.print(f"[green]running[/green] {', '.join(names)} on {where} (Ctrl-C stops gracefully)")
     if "console" in names:
         from services.console.app import web_of
 
@@ -108,6 +108,14 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> None:
 @app.command()
 def up(
     only: Annotated[list[str] | None, typer.Option(help="Run only these services.")] = None,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="The embedded server with a user per service, limited to its own subjects "
+            "(docs/bus-permissions.md); the admin URL for commands goes to var/nats/admin-url.",
+        ),
+    ] = False,
 ) -> None:
     """Start everything here: embedded nats-server (unless HOMECARE_NATS_URL), all services
     and the web console.
@@ -119,7 +127,23 @@ def up(
     configure_logging(settings.log_level, settings.log_format)
     names = _check_services(only or list(RUNNABLE))
     server = None
-    if not settings.nats_url:
+    nats_urls: dict[str, str] | None = None
+    if secure and settings.nats_url:
+        err.print("[red]--secure starts the embedded server: unset HOMECARE_NATS_URL[/red]")
+        raise typer.Exit(2)
+    if secure:
+        from services.secure_bus import start_secure_bus
+
+        bus = start_secure_bus(settings.var_dir / "nats", settings.nats_port)
+        server = bus.server
+        nats_urls = {name: bus.url_for(name) for name in names}
+        settings = settings.model_copy(update={"nats_url": bus.admin_url})
+        console.print(
+            f"embedded nats-server on {server.url} with a user per service (data in "
+            f"{server.store_dir}, every write synced to disk); commands use the admin URL "
+            f"in {server.store_dir / 'admin-url'} (HOMECARE_NATS_URL)"
+        )
+    elif not settings.nats_url:
         server = NatsServer(
             settings.var_dir / "nats", port=settings.nats_port, sync_always=True
         ).start()
@@ -129,7 +153,7 @@ def up(
             "every write synced to disk)"
         )
     try:
-        asyncio.run(_serve(settings, names))
+        asyncio.run(_serve(settings, names, nats_urls))
     finally:
         if server:
             server.stop()

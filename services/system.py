@@ -4,7 +4,7 @@ billing by default, and the web console when named."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from services.billing import app as billing_app
 from services.console import app as console_app
@@ -25,9 +25,19 @@ CORE = ("dispatch", "scheduling", "billing")
 
 
 def build_services(
-    settings: Settings, clock: Clock, names: tuple[str, ...] | None = None
+    settings: Settings,
+    clock: Clock,
+    names: tuple[str, ...] | None = None,
+    nats_urls: Mapping[str, str] | None = None,
 ) -> list[Service]:
-    return [BUILDERS[n](settings, clock) for n in (names or CORE)]
+    """``nats_urls``: a service's own NATS URL (its credentials), else the settings' one."""
+    urls = nats_urls or {}
+    return [
+        BUILDERS[n](
+            settings.model_copy(update={"nats_url": urls[n]}) if n in urls else settings, clock
+        )
+        for n in (names or CORE)
+    ]
 
 
 # Stopping normally takes a second or two; longer means something waits (a fetch, a drain).
@@ -50,8 +60,14 @@ async def _report_slow_stop(after: float) -> None:
 
 
 class System:
-    def __init__(self, settings: Settings, clock: Clock, names: tuple[str, ...] | None = None):
-        self.services = build_services(settings, clock, names)
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        names: tuple[str, ...] | None = None,
+        nats_urls: Mapping[str, str] | None = None,
+    ):
+        self.services = build_services(settings, clock, names, nats_urls)
 
     def __getitem__(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)

@@ -481,3 +481,46 @@ async def test_shifts_visit_and_diary_commands(
     assert code == 0 and "holiday window set" in out, out
     code, _, err = await run("holidays", "window", "H1", "16:00-14:00", env=env)
     assert code == 2 and "visit_window" in err, err
+
+
+async def test_up_secure_runs_every_service_as_its_own_bus_user(tmp_path: Path) -> None:
+    """`homecare up --secure`: each service signs in with its own limited user and the
+    system still works end to end; without credentials the server refuses a connection."""
+    var = tmp_path / "var"
+    port = free_port()
+    env = clean_env(
+        HOMECARE_VAR_DIR=str(var), HOMECARE_NATS_PORT=str(port), HOMECARE_CONSOLE_PORT="0"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        HOMECARE,
+        "up",
+        "--secure",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout
+        async with asyncio.timeout(60):
+            while not (await proc.stdout.readline()).decode().startswith("console on "):
+                pass
+        admin_url = (var / "nats" / "admin-url").read_text().strip()
+        assert oct((var / "nats" / "admin-url").stat().st_mode)[-3:] == "600"
+        code, out, _ = await run("status", env=clean_env(HOMECARE_NATS_URL=admin_url))
+        assert code == 0 and out.count(" ok ") == 4, out
+        with pytest.raises(Exception):  # noqa: B017 - nats-py raises its own kinds
+            await BusClient.connect_once([f"nats://127.0.0.1:{port}"], "anonymous")
+        async with await BusClient.connect(admin_url) as client:
+            await client.send(subjects.REGISTER_HOUSEHOLD, household("H900"))
+
+        async def applied() -> bool:
+            return (
+                await rows_in(var, None, "dispatch", "households") == 1
+                and await rows_in(var, None, "billing", "categories") == 1
+            )
+
+        await eventually(applied, "the household in dispatch and billing")
+        assert "Violation" not in (var / "nats" / "nats-server.log").read_text()
+    finally:
+        output = await stop(proc)
+    assert "stopped" in output
