@@ -2,7 +2,8 @@
 
 Layout: ``homecare.<service>.cmd.<name>.v<N>`` for commands a service accepts,
 ``homecare.<service>.evt.<name>.v<N>`` for events it emits, ``homecare.carer.<id>.>``
-for what each caregiver receives, ``homecare.dlq.<service>`` for dead letters and
+for what each caregiver receives (and ``homecare.carer.<id>.cmd.<name>.v1`` for the
+commands their phone sends), ``homecare.dlq.<service>`` for dead letters and
 ``homecare.rpc.>`` for request/reply (kept out of every stream: a stream would
 answer a request with its own publish acknowledgement).
 """
@@ -58,6 +59,25 @@ CARER_SHIFT_WILDCARD = f"{ROOT}.carer.*.shift.v1"
 CARER_CANCEL_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.cancel.v1"
 CARER_REMINDER_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.reminder.v1"
 CARER_ALL_PATTERN = f"{ROOT}.carer.{{caregiver_id}}.>"  # everything for one caregiver
+# What a caregiver's phone sends, on that caregiver's own subject: NATS lets each caregiver
+# publish only under their own id, and scheduling refuses a payload naming anyone else.
+CARER_COMMAND_WILDCARD = f"{ROOT}.carer.*.cmd.>"  # every caregiver's commands
+CARER_CHECK_IN = f"{ROOT}.carer.*.cmd.check_in.v1"
+CARER_CHECK_OUT = f"{ROOT}.carer.*.cmd.check_out.v1"
+CARER_COMPLETE_VISIT = f"{ROOT}.carer.*.cmd.complete_visit.v1"
+CARER_ACKNOWLEDGE_SHIFT = f"{ROOT}.carer.*.cmd.acknowledge_shift.v1"
+CARER_RECORD_DIARY = f"{ROOT}.carer.*.cmd.record_diary.v1"
+CARER_RECORD_LEDGER_ENTRY = f"{ROOT}.carer.*.cmd.record_ledger_entry.v1"
+CARER_REQUEST_LEAVE = f"{ROOT}.carer.*.cmd.request_leave.v1"
+CARER_COMMAND_NAMES = (
+    "check_in",
+    "check_out",
+    "complete_visit",
+    "acknowledge_shift",
+    "record_diary",
+    "record_ledger_entry",
+    "request_leave",
+)
 ACKNOWLEDGE_SHIFT = f"{ROOT}.scheduling.cmd.acknowledge_shift.v1"
 REQUEST_LEAVE = f"{ROOT}.scheduling.cmd.request_leave.v1"
 DECIDE_LEAVE = f"{ROOT}.scheduling.cmd.decide_leave.v1"
@@ -126,6 +146,22 @@ def carer_subjects(caregiver_id: str) -> str:
 
 def carer_cancel_subject(caregiver_id: str) -> str:
     return CARER_CANCEL_PATTERN.format(caregiver_id=caregiver_id)
+
+
+def carer_command_subject(caregiver_id: str, name: str) -> str:
+    """Where caregiver ``caregiver_id``'s phone sends command ``name`` (one of
+    ``CARER_COMMAND_NAMES``), e.g. ``homecare.carer.C1.cmd.record_diary.v1``."""
+    if name not in CARER_COMMAND_NAMES:
+        raise ValueError(f"{name!r} is not a caregiver command ({', '.join(CARER_COMMAND_NAMES)})")
+    return f"{ROOT}.carer.{caregiver_id}.cmd.{name}.v1"
+
+
+def carer_of_command(subject: str) -> str | None:
+    """The caregiver id in a caregiver command subject, or None if it is not one."""
+    parts = subject.split(".")
+    if len(parts) == 6 and parts[:2] == [ROOT, "carer"] and parts[3] == "cmd":
+        return parts[2]
+    return None
 
 
 def health_subject(service: str) -> str:

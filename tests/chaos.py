@@ -230,8 +230,11 @@ async def faults(cluster: Cluster, plan: ChaosPlan, report: ChaosReport, seconds
     """Kill and restart services at random moments, and restart nats-server, spread over
     ``seconds``."""
     rng = random.Random(plan.seed)
+    # every service killed as often as the others, in random order at random moments
+    targets = [CORE[k % len(CORE)] for k in range(plan.service_kills)]
+    rng.shuffle(targets)
     events: list[tuple[float, str]] = [
-        (rng.uniform(0.05, 0.95) * seconds, rng.choice(CORE)) for _ in range(plan.service_kills)
+        (rng.uniform(0.05, 0.95) * seconds, target) for target in targets
     ]
     for k in range(plan.nats_restarts):
         events.append(((k + 1) / (plan.nats_restarts + 1) * seconds, "nats"))

@@ -121,13 +121,16 @@ class Service:
         self,
         subject: str,
         payload: type[Payload],
-        handler: Callable[[Envelope[Any]], Any],
+        handler: Callable[..., Any],
         *,
         durable: str,
         description: str,
         batch: int = 50,
+        with_subject: bool = False,
     ) -> None:
-        """A durable JetStream pull consumer (shared by every instance of this service)."""
+        """A durable JetStream pull consumer (shared by every instance of this service).
+        ``handler(envelope)``, or with ``with_subject`` ``handler(envelope, subject)``: the
+        subject the message was published on (``subject`` may be a wildcard pattern)."""
         name = f"{self.name}_{durable}"
         self.consumers.append(name)
         self.subscribed[subject] = payload
@@ -137,7 +140,10 @@ class Service:
         async def subscriber(message: Any) -> None:
             bind_envelope(message)
             try:
-                await handler(message)
+                if with_subject:
+                    await handler(message, self._delivered_subject())
+                else:
+                    await handler(message)
             except pydantic.ValidationError as exc:
                 raise HandlerBug(f"{name}: {exc}") from exc
 
@@ -154,6 +160,11 @@ class Service:
         )
         pull(subscriber)
         _hand_back_when_stopping(pull)
+
+    def _delivered_subject(self) -> str:
+        """The subject of the message being handled (FastStream keeps it in its context)."""
+        current = self.broker.context.get_local("message")
+        return str(current.raw_message.subject)
 
     def once(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -71,6 +72,7 @@ from contracts.scheduling.v1 import (
     VisitRejected,
     VisitsPaused,
 )
+from services.infra.bus.poison import PoisonMessage
 from services.infra.clock import Clock
 from services.infra.jobs import Job
 from services.infra.runtime import Service
@@ -191,6 +193,39 @@ COMMANDS: tuple[tuple[str, type[Payload], Any, str, str], ...] = (
     ),
 )
 
+# A caregiver's phone sends these on its own subject (homecare.carer.<id>.cmd.<name>.v1, the
+# only command subjects a caregiver's NATS user may publish): (that subject pattern, the
+# scheduling command it stands for, whose payload, use case and description it shares). The
+# scheduling.cmd subjects stay for trusted senders (console, command line).
+CARER_COMMANDS: tuple[tuple[str, str], ...] = (
+    (subjects.CARER_CHECK_IN, subjects.CHECK_IN),
+    (subjects.CARER_CHECK_OUT, subjects.CHECK_OUT),
+    (subjects.CARER_COMPLETE_VISIT, subjects.COMPLETE_VISIT),
+    (subjects.CARER_ACKNOWLEDGE_SHIFT, subjects.ACKNOWLEDGE_SHIFT),
+    (subjects.CARER_RECORD_DIARY, subjects.RECORD_DIARY),
+    (subjects.CARER_RECORD_LEDGER_ENTRY, subjects.RECORD_LEDGER_ENTRY),
+    (subjects.CARER_REQUEST_LEAVE, subjects.REQUEST_LEAVE),
+)
+
+
+def own_caregiver_only(
+    run: Callable[[Envelope[Any]], Awaitable[None]],
+) -> Callable[[Envelope[Any], str], Awaitable[None]]:
+    """Run a caregiver's command only when the caregiver id in its subject (which NATS
+    binds to the sender's user) is the payload's; anything else is dead-lettered at once."""
+
+    async def checked(message: Envelope[Any], subject: str) -> None:
+        sender = subjects.carer_of_command(subject)
+        named = message.payload.caregiver_id
+        if sender != named:
+            raise PoisonMessage(
+                f"caregiver command for caregiver {named!r} sent on {subject}, the subject of "
+                f"caregiver {sender!r}: a caregiver may send commands only in their own name"
+            )
+        await run(message)
+
+    return checked
+
 
 EVENTS: tuple[tuple[str, type[Payload], str], ...] = (
     (subjects.CARER_SHIFT_PATTERN, ShiftScheduled, "Shift message on the caregiver's own subject"),
@@ -281,6 +316,19 @@ def build(settings: Settings, clock: Clock) -> Service:
             svc.once(consumer, with_calendar.get(use_case, use_case)),
             durable=consumer,
             description=description,
+        )
+    commands = {command[0]: command for command in COMMANDS}
+    for carer_subject, command_subject in CARER_COMMANDS:
+        _, payload, use_case, consumer, description = commands[command_subject]
+        svc.consume(
+            carer_subject,
+            payload,
+            own_caregiver_only(
+                svc.once(f"carer_{consumer}", with_calendar.get(use_case, use_case))
+            ),
+            durable=f"carer_{consumer}",
+            description=f"{description} (from the caregiver's phone, on their own subject)",
+            with_subject=True,
         )
     svc.schedule(
         Job(

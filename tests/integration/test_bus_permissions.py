@@ -167,6 +167,11 @@ def test_caregiver_permissions_are_only_their_own() -> None:
     assert not perms.allow_responses
     assert all("C2" not in s for s in perms.publish + perms.subscribe)
     assert not any(s.endswith(">") and s.startswith("homecare.") for s in perms.publish)
+    commands = [s for s in perms.publish if s.startswith("homecare.")]
+    assert commands == sorted(
+        subjects.carer_command_subject("C1", name) for name in subjects.CARER_COMMAND_NAMES
+    )
+    assert not any(".scheduling." in s for s in perms.publish)
     with pytest.raises(ValueError):
         caregiver_permissions("C1.>")
 
@@ -252,8 +257,16 @@ async def test_caregiver_reads_and_sends_only_their_own(
         assert await c1.refused_subscribe("_INBOX_C2.>")
         assert await c1.refused_subscribe("homecare.scheduling.evt.>")
         assert await c1.refused_subscribe("homecare.>")
-        assert await delivered(admin, c1, subjects.CHECK_IN)
-        assert await delivered(admin, c1, subjects.REQUEST_LEAVE)
+        for name in subjects.CARER_COMMAND_NAMES:
+            assert await delivered(admin, c1, subjects.carer_command_subject("C1", name))
+        # another caregiver's command subject, and the scheduling.cmd subjects (whose payload
+        # could name anyone), are refused
+        assert await c1.refused_publish(subjects.carer_command_subject("C2", "record_diary"))
+        assert await c1.refused_publish(subjects.carer_command_subject("C2", "request_leave"))
+        assert await c1.refused_publish(subjects.RECORD_DIARY)
+        assert await c1.refused_publish(subjects.REQUEST_LEAVE)
+        assert await c1.refused_publish(subjects.CHECK_IN)
+        assert await c1.refused_publish("homecare.carer.C1.cmd.decide_leave.v1")
         assert await c1.refused_publish(subjects.REGISTER_HOUSEHOLD)
         assert await c1.refused_publish(subjects.DECIDE_LEAVE)
         assert await c1.refused_publish(subjects.carer_shift_subject("C2"))
@@ -269,7 +282,9 @@ async def test_caregiver_without_private_inbox_gets_no_replies(auth_server: Nats
     c1 = await connect(auth_server, caregiver_user("C1"))  # default _INBOX prefix
     try:
         with pytest.raises(Exception):  # noqa: B017 - refused subscription: no answer comes
-            await c1.nc.jetstream().publish(subjects.CHECK_IN, b"{}", timeout=1)
+            await c1.nc.jetstream().publish(
+                subjects.carer_command_subject("C1", "check_in"), b"{}", timeout=1
+            )
     finally:
         await c1.nc.close()
 
@@ -284,8 +299,8 @@ async def test_caregiver_phone_on_jetstream(auth_server: NatsServer, admin: Conn
     c1 = await connect(auth_server, caregiver_user("C1"), inbox_prefix=caregiver_inbox("C1"))
     js = c1.nc.jetstream()
     try:
-        ack = await js.publish(subjects.CHECK_IN, b"{}", timeout=2)
-        assert ack.stream == "HC_SCHEDULING"
+        ack = await js.publish(subjects.carer_command_subject("C1", "check_in"), b"{}", timeout=2)
+        assert ack.stream == subjects.CARER_STREAM
 
         def config(filter_subject: str, named: bool = True) -> ConsumerConfig:
             return ConsumerConfig(
@@ -306,7 +321,11 @@ async def test_caregiver_phone_on_jetstream(auth_server: NatsServer, admin: Conn
         await js.add_consumer(subjects.CARER_STREAM, config(subjects.carer_subjects("C1")))
         sub = await js.pull_subscribe_bind("carer_C1", stream=subjects.CARER_STREAM)
         msgs = await sub.fetch(10, timeout=2)
-        assert [m.data for m in msgs] == [b'{"for": "C1"}']
+        # its own subjects hold what it receives and (under .cmd.) what it sent
+        assert [(m.subject, m.data) for m in msgs] == [
+            (subjects.carer_shift_subject("C1"), b'{"for": "C1"}'),
+            (subjects.carer_command_subject("C1", "check_in"), b"{}"),
+        ]
         for msg in msgs:
             await msg.ack()
         info = await js.consumer_info(subjects.CARER_STREAM, "carer_C1")

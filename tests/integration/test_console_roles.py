@@ -123,7 +123,7 @@ def form_values() -> list[dict[str, str]]:
     @given(st.data())
     def draw(data: st.DataObject) -> None:
         drawn.clear()
-        for _ in range(8):
+        for _ in range(5):
             fields = data.draw(st.lists(st.sampled_from(GENERIC_FIELDS), max_size=8, unique=True))
             drawn.append({f: data.draw(value) for f in fields})
 

@@ -28,7 +28,7 @@ from services.system import System
 
 pytestmark = pytest.mark.integration
 
-HOUSEHOLDS = 150
+HOUSEHOLDS = 90
 ASSIGNED = 40  # households that ask for a carer (one caregiver each)
 DAY = date(2026, 11, 2)
 

@@ -18,7 +18,9 @@ from services.dispatch.eligibility.assess_file import DocumentError, assess_docu
 from services.dispatch.registry.rows import FileError, read_rows
 from services.scheduling.holidays import calendar_from_mapping
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 JSON_LIKE = st.recursive(
     SCALARS,

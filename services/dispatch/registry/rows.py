@@ -115,14 +115,18 @@ def _csv_items(
     reader: Callable[[dict[str, str]], dict[str, Any]],
     columns: tuple[tuple[str, ...], tuple[str, ...]],
 ) -> Iterator[tuple[int, dict[str, Any] | BadRow]]:
-    rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
-    header = [name.strip() for name in rows.fieldnames or ()]
+    # newline="": the csv module reads line ends itself (a lone \r inside a cell is data)
+    rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))  # Excel writes a BOM
+    try:
+        header = [name.strip() for name in rows.fieldnames or ()]
+    except csv.Error as exc:
+        raise FileError(f"not readable as CSV: {exc}") from None
     required, known = columns
     if missing := [c for c in required if c not in header]:
         raise FileError(f"missing column(s): {', '.join(missing)}")
     if unknown := [c for c in header if c not in known]:
         raise FileError(f"unknown column(s): {', '.join(unknown)} (known: {', '.join(known)})")
-    for row in rows:
+    for row in _rows_or_file_error(rows):
         line = rows.line_num
         if None in row:
             yield line, BadRow(line, "more cells than columns")
@@ -131,3 +135,12 @@ def _csv_items(
             yield line, reader({k.strip(): (v or "").strip() for k, v in row.items()})
         except ValueError as exc:
             yield line, BadRow(line, str(exc))
+
+
+def _rows_or_file_error(rows: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
+    """The rows; a row the csv module cannot split (a stray quote, a NUL) ends the file with
+    a FileError naming its line instead of a crash."""
+    try:
+        yield from rows
+    except csv.Error as exc:
+        raise FileError(f"line {rows.line_num}: not readable as CSV: {exc}") from None

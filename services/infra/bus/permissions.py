@@ -5,14 +5,15 @@ Each service's permissions come from its ``Service`` object, built (never starte
 dead letters and the commands it sends through its outbox), the core subjects it answers or
 follows (``Service.rpc``, the console's live pages), its durable consumers
 (``Service.consume``) and the JetStream API calls that start-up and the pull loops make.
-Caregivers get their own subjects and the commands of their working day. Nothing here
-connects to anything; ``render_config`` writes an ``authorization`` block for nats-server
-(docs/bus-permissions.md).
+Caregivers get their own subjects and the commands of their working day, on their own
+command subjects. Nothing here connects to anything; ``render_config`` writes an
+``authorization`` block for nats-server (docs/bus-permissions.md).
 
-NATS checks subjects, not payloads: a caregiver allowed to publish ``check_in`` can send a
-check-in naming another caregiver. Scheduling refuses a visit command or shift
-acknowledgement whose caregiver is not the shift's (``VisitRejected``); diaries, ledger
-entries and leave requests carry a caregiver id nothing checks (docs/bus-permissions.md).
+NATS checks subjects, not payloads, so a caregiver's commands carry the caregiver id in the
+subject (``homecare.carer.<id>.cmd.<name>.v1``): each caregiver may publish only under their
+own id, and scheduling refuses (dead-letters) a command whose payload names another
+caregiver than its subject. The ``homecare.scheduling.cmd`` subjects are for trusted
+senders (console, operators) only.
 """
 
 from __future__ import annotations
@@ -36,16 +37,16 @@ CAREGIVER_USER_PREFIX = "carer_"
 # The HC_CARER consumer a caregiver's phone reads from (services/carer.py CarerInbox.durable).
 CAREGIVER_DURABLE_PREFIX = "carer_"
 
-# What a caregiver may send: the commands of their own working day.
-CAREGIVER_COMMANDS = (
-    subjects.CHECK_IN,
-    subjects.CHECK_OUT,
-    subjects.COMPLETE_VISIT,
-    subjects.RECORD_DIARY,
-    subjects.RECORD_LEDGER_ENTRY,
-    subjects.REQUEST_LEAVE,
-    subjects.ACKNOWLEDGE_SHIFT,
-)
+# What a caregiver may send: the commands of their own working day, each on the caregiver's
+# own subject (subjects.carer_command_subject), never on homecare.scheduling.cmd.
+CAREGIVER_COMMANDS = subjects.CARER_COMMAND_NAMES
+
+
+def caregiver_commands(caregiver_id: str) -> tuple[str, ...]:
+    """The command subjects caregiver ``caregiver_id`` may publish on: only their own."""
+    check_caregiver_id(caregiver_id)
+    return tuple(subjects.carer_command_subject(caregiver_id, n) for n in CAREGIVER_COMMANDS)
+
 
 # Core NATS publishes that go around the outbox (Service.publish_core), so no broker
 # publisher records them: billing's run progress (services/billing/running.py RunWorker).
@@ -209,12 +210,15 @@ def caregiver_user(caregiver_id: str) -> str:
 def caregiver_permissions(caregiver_id: str) -> Permissions:
     own = subjects.carer_subjects(check_caregiver_id(caregiver_id))
     durable = f"{CAREGIVER_DURABLE_PREFIX}{caregiver_id}"
-    publish = [*CAREGIVER_COMMANDS, *_consumer_api(subjects.CARER_STREAM, durable, own, False)]
+    publish = [
+        *caregiver_commands(caregiver_id),
+        *_consumer_api(subjects.CARER_STREAM, durable, own, False),
+    ]
     return Permissions(
         user=caregiver_user(caregiver_id),
         publish=_sorted(publish),
         subscribe=_sorted([own, f"{caregiver_inbox(caregiver_id)}.>"]),
-        why=("their own subjects and inbox; the commands of their working day",),
+        why=("their own subjects and inbox; their own working day's commands, on their subjects",),
     )
 
 
