@@ -114,18 +114,22 @@ async def admin(auth_server: NatsServer) -> AsyncIterator[Conn]:
 
 
 async def delivered(admin: Conn, sender: Conn, subject: str) -> bool:
-    """``sender`` publishes on ``subject`` and the admin's subscription receives it."""
+    """``sender`` publishes on ``subject`` and the admin's subscription receives it (a few
+    tries: on a busy machine one message may take longer than a timeout)."""
     sub = await admin.nc.subscribe(subject)
     await admin.nc.flush()
-    await sender.nc.publish(subject, b"{}")
-    await sender.nc.flush()
     try:
-        msg = await sub.next_msg(timeout=2)
-    except Exception:
+        for _ in range(3):
+            await sender.nc.publish(subject, b"{}")
+            await sender.nc.flush()
+            try:
+                msg = await sub.next_msg(timeout=5)
+            except Exception:
+                continue
+            return bool(msg.subject == subject)
         return False
     finally:
         await sub.unsubscribe()
-    return bool(msg.subject == subject)
 
 
 async def receives(admin: Conn, reader: Conn, subject: str, publish_on: str) -> bool:
@@ -134,7 +138,7 @@ async def receives(admin: Conn, reader: Conn, subject: str, publish_on: str) -> 
     await admin.nc.publish(publish_on, b"{}")
     await admin.nc.flush()
     try:
-        await sub.next_msg(timeout=2)
+        await sub.next_msg(timeout=5)
     except Exception:
         return False
     finally:
