@@ -57,6 +57,7 @@ from services.console.pages.common import (
     redirect,
     render,
     require,
+    words_of,
 )
 from services.console.words.carer import ZH
 
@@ -170,7 +171,7 @@ def shifts_unavailable(request: Request, user: User, template: str, **context: A
 @router.get("", response_class=HTMLResponse)
 async def home(request: Request, sent: str = "", refused: str = "", user: User = Carer) -> Response:
     if refused:
-        t = translator(lang_for(request))
+        t = words_of(request)
         return await _shifts(
             request, user, "carer/home.html", flash=t("carer.not_now"), flash_kind="warn"
         )
@@ -223,7 +224,7 @@ def ticked(form: FormData, name: str) -> list[str]:
 
 def sent_flash(request: Request, sent: str) -> str | None:
     """After an action the page is shown again (?sent=1) saying the command went out."""
-    return translator(lang_for(request))("action.sent") if sent else None
+    return words_of(request)("action.sent") if sent else None
 
 
 def unavailable(request: Request, user: User, template: str, **context: Any) -> HTMLResponse:

@@ -54,6 +54,7 @@ from services.console.pages.common import (
     render,
     require,
     station_of,
+    words_of,
 )
 from services.console.store import audit_log
 
@@ -80,7 +81,7 @@ def _this_month(request: Request) -> str:
 
 
 def _flash(request: Request, sent: int) -> str | None:
-    return translator(lang_for(request))("action.sent") if sent else None
+    return words_of(request)("action.sent") if sent else None
 
 
 # -- the station's households and caregivers (dispatch's registry) ---------------------------
@@ -507,7 +508,7 @@ async def _record(
     the station's (dispatch's registry); on any error the page again, with what was typed."""
     station = station_of(user, None)
     console = console_of(request)
-    t = translator(lang_for(request))
+    t = words_of(request)
     command, errors = parsed
     directory = await _directory(console, station)
     if not directory.answered:

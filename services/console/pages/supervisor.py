@@ -13,7 +13,6 @@ from contracts import subjects
 from contracts.dispatch.queries_v1 import HouseholdsList, HouseholdsQuery
 from contracts.types import Id
 from services.console.auth import User
-from services.console.i18n import translator
 from services.console.pages.common import (
     ask_or_none,
     console_of,
@@ -22,6 +21,7 @@ from services.console.pages.common import (
     redirect,
     render,
     require,
+    words_of,
 )
 from services.console.store import inspection_notes
 
@@ -69,7 +69,7 @@ async def _page(
 async def inspection(
     request: Request, station_id: str = "", saved: int = 0, user: User = Supervisor
 ) -> Response:
-    flash = translator(lang_for(request))("supervisor.saved") if saved else None
+    flash = words_of(request)("supervisor.saved") if saved else None
     return await _page(request, user, station_id, flash=flash)
 
 
