@@ -32,7 +32,7 @@ from services.cli_scheduling import (
 )
 from services.infra.clock import SystemClock
 from services.infra.logging import configure_logging
-from services.infra.nats_server import NatsServer
+from services.infra.nats_server import NatsCluster, NatsServer
 from services.infra.settings import Settings, clock_for
 
 app = typer.Typer(
@@ -116,6 +116,17 @@ def up(
             "(docs/bus-permissions.md); the admin URL for commands goes to var/nats/admin-url.",
         ),
     ] = False,
+    cluster: Annotated[
+        int | None,
+        typer.Option(
+            "--cluster",
+            min=1,
+            max=5,
+            help="Start N nats-servers on loopback forming one JetStream cluster (client ports "
+            "HOMECARE_NATS_PORT and up, data in var/nats-cluster) with streams replicated on "
+            "up to 3 of them.",
+        ),
+    ] = None,
 ) -> None:
     """Start everything here: embedded nats-server (unless HOMECARE_NATS_URL), all services
     and the web console.
@@ -126,12 +137,28 @@ def up(
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     names = _check_services(only or list(RUNNABLE))
-    server = None
+    server: NatsServer | NatsCluster | None = None
     nats_urls: dict[str, str] | None = None
-    if secure and settings.nats_url:
-        err.print("[red]--secure starts the embedded server: unset HOMECARE_NATS_URL[/red]")
+    if (secure or cluster) and settings.nats_url:
+        err.print(
+            "[red]--secure and --cluster start embedded servers: unset HOMECARE_NATS_URL[/red]"
+        )
         raise typer.Exit(2)
-    if secure:
+    if secure and cluster:
+        err.print("[red]--secure and --cluster do not go together yet[/red]: choose one")
+        raise typer.Exit(2)
+    if cluster:
+        ports = [settings.nats_port + i for i in range(cluster)]
+        server = NatsCluster(
+            settings.var_dir / "nats-cluster", cluster, sync_always=True, client_ports=ports
+        ).start()
+        replicas = min(3, cluster)
+        settings = settings.model_copy(update={"nats_url": server.url, "stream_replicas": replicas})
+        console.print(
+            f"embedded NATS cluster of {cluster} nodes on {server.url} (data in "
+            f"{server.root}, streams replicated on {replicas}, every write synced to disk)"
+        )
+    elif secure:
         from services.secure_bus import start_secure_bus
 
         bus = start_secure_bus(settings.var_dir / "nats", settings.nats_port)
@@ -179,17 +206,49 @@ def run(
 @app.command()
 def migrate(
     service: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
+    bus: Annotated[
+        bool | None,
+        typer.Option(
+            "--bus/--no-bus",
+            help="Also declare the JetStream streams (HOMECARE_STREAM_REPLICAS copies) and the "
+            "services' durable consumers on HOMECARE_NATS_URL. Default: when the URL is set.",
+        ),
+    ] = None,
 ) -> None:
-    """Apply each service's database migrations (also done on start)."""
+    """Apply each service's database migrations and declare the streams and consumers on the
+    bus (services do both on start too; run this first on a new cluster or after an upgrade)."""
+    from services.infra.bus.streams import apply_definitions
     from services.system import System
 
     settings = _settings()
     configure_logging("WARNING", settings.log_format)
     names = _check_services(service or list(RUNNABLE))
-    asyncio.run(System(settings, SystemClock(settings.tz), names).migrate())
+    if bus and not settings.nats_url:
+        err.print("[red]--bus needs HOMECARE_NATS_URL[/red] (the cluster's URLs, comma separated)")
+        raise typer.Exit(2)
+    system = System(settings, SystemClock(settings.tz), names)
+    asyncio.run(system.migrate())
     for name in names:
         url = make_url(settings.database_url_for(name)).render_as_string(hide_password=True)
         console.print(f"{name}: migrated ({url})")
+    if bus is False or not settings.nats_url:
+        console.print("bus: not declared (no HOMECARE_NATS_URL); services declare it on start")
+        return
+    durables = [spec for svc in system.services for spec in svc.durables]
+    try:
+        lines = asyncio.run(
+            apply_definitions(
+                settings.nats_servers(),
+                durables,
+                settings.stream_replicas,
+                settings.ack_wait_seconds,
+            )
+        )
+    except Exception as exc:  # no server, no JetStream, too few nodes for the replicas
+        err.print(f"[red]declaring streams on {settings.nats_url} failed:[/red] {exc!r}")
+        raise typer.Exit(1) from exc
+    for line in lines:
+        console.print(f"bus: {line}")
 
 
 @app.command()

@@ -37,7 +37,7 @@ from services.billing.store import visits as billing_visits
 from services.client import BusClient
 from services.dispatch.store import assignments, care_requests
 from services.infra.clock import AcceleratedClock
-from services.infra.nats_server import NatsServer, free_port
+from services.infra.nats_server import NatsCluster, NatsServer, free_port
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling.store import shifts
@@ -58,6 +58,12 @@ class ChaosPlan:
     day_seconds: float = 8.0  # wall seconds per simulated day
     seed: int = 7
     month: str = "2026-11"
+    nats_nodes: int = 1  # 3: a JetStream cluster with every stream on all three (R3)
+    instances: int = 1  # processes per service (each kill hits one instance)
+    node_stops: int = 0  # on a cluster: a node killed, then brought back after a while
+    # simulated time stands still this long after the start (slow starts of many processes
+    # would otherwise eat the day and a half enrolment and matching get)
+    startup_seconds: float = 0.0
 
 
 @dataclass
@@ -69,6 +75,7 @@ class ChaosReport:
     found: dict[str, int] = field(default_factory=dict)
     totals: dict[str, str] = field(default_factory=dict)
     expected_totals: dict[str, str] = field(default_factory=dict)
+    replicas: dict[str, int] = field(default_factory=dict)  # stream -> copies, at the end
 
     def lines(self) -> list[str]:
         return [
@@ -82,12 +89,19 @@ class ChaosReport:
 
 
 class Cluster:
-    """nats-server and one `homecare run` process per service, each restartable."""
+    """nats-server (or a cluster of them) and ``plan.instances`` `homecare run` processes
+    per service, each restartable."""
 
     def __init__(self, root: Path, database_url: str | None, plan: ChaosPlan) -> None:
         self.root = root
+        self.plan = plan
         self.port = free_port()
         self.nats = NatsServer(root / "nats", port=self.port, sync_always=True)
+        self.nats_cluster = (
+            NatsCluster(root / "nats-cluster", plan.nats_nodes, sync_always=True)
+            if plan.nats_nodes > 1
+            else None
+        )
         first = date.fromisoformat(f"{plan.month}-01")
         # enrolment and matching get a day and a half before the first shifts are made (18:00
         # the day before the first): an assignment that comes later starts a day later
@@ -99,7 +113,15 @@ class Cluster:
 
     @property
     def url(self) -> str:
+        if self.nats_cluster:
+            return self.nats_cluster.url
         return f"nats://127.0.0.1:{self.port}"
+
+    def instances(self, name: str) -> list[str]:
+        """Process names of a service: ``dispatch``, or ``dispatch#1``, ``dispatch#2`` ..."""
+        if self.plan.instances == 1:
+            return [name]
+        return [f"{name}#{k + 1}" for k in range(self.plan.instances)]
 
     def settings(self) -> Settings:
         return Settings(
@@ -123,6 +145,7 @@ class Cluster:
             HOMECARE_MAX_DELIVER="1000",
             HOMECARE_LOG_FORMAT="json",
             HOMECARE_LOG_LEVEL="WARNING",
+            HOMECARE_STREAM_REPLICAS=str(min(3, self.plan.nats_nodes)),
         )
         if self.database_url:
             env["HOMECARE_DATABASE_URL"] = self.database_url
@@ -132,14 +155,20 @@ class Cluster:
         return AcceleratedClock(self.clock_start, self.wall_start, self.speed)
 
     async def start(self) -> None:
-        self.nats.start()
-        self.wall_start = time.time()
+        if self.nats_cluster:
+            await asyncio.to_thread(self.nats_cluster.start)
+        else:
+            self.nats.start()
+        self.wall_start = time.time() + self.plan.startup_seconds
         for name in CORE:
-            await self.start_service(name)
+            for process in self.instances(name):
+                await self.start_service(process)
 
-    async def start_service(self, name: str) -> None:
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115, ASYNC230 - the child owns it
-        self.procs[name] = await asyncio.create_subprocess_exec(
+    async def start_service(self, process: str) -> None:
+        """``process``: a service name, or an instance of one (``dispatch#2``)."""
+        name = process.split("#")[0]
+        log = open(self.root / f"{process}.log", "ab")  # noqa: SIM115, ASYNC230 - the child owns it
+        self.procs[process] = await asyncio.create_subprocess_exec(
             HOMECARE, "run", name, env=self.env(), stdout=log, stderr=log
         )
 
@@ -153,6 +182,14 @@ class Cluster:
         self.nats.kill()
         self.nats = NatsServer(self.root / "nats", port=self.port, sync_always=True).start()
 
+    def kill_node(self, i: int) -> None:
+        assert self.nats_cluster
+        self.nats_cluster.kill_node(i)
+
+    def start_node(self, i: int) -> None:
+        assert self.nats_cluster
+        self.nats_cluster.start_node(i)
+
     async def stop(self) -> None:
         for proc in self.procs.values():
             if proc.returncode is None:
@@ -163,7 +200,10 @@ class Cluster:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-        self.nats.stop()
+        if self.nats_cluster:
+            self.nats_cluster.stop()
+        else:
+            self.nats.stop()
 
 
 async def publish_surely(client: BusClient, subject: str, env: Envelope[Any]) -> None:
@@ -230,20 +270,34 @@ async def faults(cluster: Cluster, plan: ChaosPlan, report: ChaosReport, seconds
     """Kill and restart services at random moments, and restart nats-server, spread over
     ``seconds``."""
     rng = random.Random(plan.seed)
-    # every service killed as often as the others, in random order at random moments
-    targets = [CORE[k % len(CORE)] for k in range(plan.service_kills)]
+    # every service killed as often as the others, in random order at random moments; with
+    # several instances, a random one of them (the others go on working)
+    targets = [
+        rng.choice(cluster.instances(CORE[k % len(CORE)])) for k in range(plan.service_kills)
+    ]
     rng.shuffle(targets)
     events: list[tuple[float, str]] = [
         (rng.uniform(0.05, 0.95) * seconds, target) for target in targets
     ]
     for k in range(plan.nats_restarts):
         events.append(((k + 1) / (plan.nats_restarts + 1) * seconds, "nats"))
+    for k in range(plan.node_stops):
+        node = rng.randrange(plan.nats_nodes)
+        down_at = (k + 1) / (plan.node_stops + 1) * seconds * 0.6
+        events.append((down_at, f"node-down {node}"))
+        events.append((down_at + 0.3 * seconds, f"node-up {node}"))
     started = time.monotonic()
     for at, target in sorted(events):
         await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
         if target == "nats":
             await asyncio.to_thread(cluster.restart_nats)
             report.faults.append("nats-server restart")
+        elif target.startswith("node-down"):
+            node = int(target.split()[1])
+            await asyncio.to_thread(cluster.kill_node, node)
+            report.faults.append(f"NATS node {node + 1} down")
+        elif target.startswith("node-up"):
+            await asyncio.to_thread(cluster.start_node, int(target.split()[1]))
         else:
             await cluster.kill_service(target)
             report.faults.append(f"SIGKILL {target}")
@@ -286,9 +340,14 @@ async def run_chaos(root: Path, database_url: str | None, plan: ChaosPlan) -> Ch
     days = [first + timedelta(days=d) for d in range(plan.days)]
     await cluster.start()
     dbs = readers(cluster)
-    client = await BusClient.connect(cluster.url, producer="chaos")
+    client = await BusClient.connect(cluster.url.split(","), producer="chaos")
     try:
         await wait_until(lambda: quiet(client, dbs), "the services to start", 60)
+        started = time.time()
+        if started > cluster.wall_start:
+            print(
+                f"services took {started - cluster.wall_start:.1f} s longer to start than planned"
+            )
         street = Street(client, plan, report)
         await street.enrol(first)
         await street.request_care(first)
@@ -316,6 +375,9 @@ async def run_chaos(root: Path, database_url: str | None, plan: ChaosPlan) -> Ch
             return bool(rows)
 
         await wait_until(billed, "the month's billing run", 120)
+        for spec in subjects.STREAMS:
+            info = await client.js.stream_info(spec.name)
+            report.replicas[spec.name] = info.config.num_replicas or 1
         await compare(dbs, street, days, report)
     finally:
         await client.close()

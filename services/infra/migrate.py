@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,11 @@ def alembic_config(script_location: Path, schema: str | None) -> Config:
 
 async def upgrade_to_head(engine: AsyncEngine, script_location: Path, schema: str | None) -> None:
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # instances of a service starting together migrate one after another (until
+            # commit): CREATE SCHEMA IF NOT EXISTS and Alembic's version table race otherwise
+            key = zlib.crc32(f"homecare-migrate:{schema}".encode())
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         if schema:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             # Alembic's ALTER statements ignore the schema translate map; unqualified names in

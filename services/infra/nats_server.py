@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 
@@ -127,3 +129,117 @@ class NatsServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+class NatsCluster:
+    """``size`` nats-servers on loopback forming one JetStream cluster (``homecare up
+    --cluster``, the cluster tests and ``bench/city.py``): each node has its own client,
+    route and monitoring port and its own store under ``root/<node>``. A node stopped with
+    ``stop_node`` comes back on the same ports and store with ``start_node``."""
+
+    def __init__(
+        self,
+        root: Path,
+        size: int = 3,
+        sync_always: bool = False,
+        name: str = "homecare",
+        client_ports: list[int] | None = None,
+    ) -> None:
+        if size < 1:
+            raise ValueError("a cluster needs at least one node")
+        ports = client_ports or [free_port() for _ in range(size)]
+        if len(ports) != size:
+            raise ValueError(f"{size} nodes need {size} client ports, not {len(ports)}")
+        self.root = Path(root)
+        self.name = name
+        self.sync_always = sync_always
+        self.route_ports = [free_port() for _ in range(size)]
+        self.nodes = [
+            NatsServer(
+                self.root / f"n{i + 1}",
+                port=ports[i],
+                config_file=self.root / f"n{i + 1}.conf",
+                monitor_port=free_port(),
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """Every node, comma separated (HOMECARE_NATS_URL): a client moves to another node
+        when its own goes away."""
+        return ",".join(self.urls)
+
+    def node_config(self, i: int) -> str:
+        routes = ", ".join(f"nats-route://127.0.0.1:{port}" for port in self.route_ports)
+        # the store directory comes from the command line (NatsServer.command)
+        sync = "  sync_interval: always\n" if self.sync_always else ""
+        return (
+            f'server_name: "{self.name}-n{i + 1}"\n'
+            f"jetstream {{\n{sync}}}\n"
+            f"cluster {{\n  name: {self.name}\n"
+            f"  listen: 127.0.0.1:{self.route_ports[i]}\n  routes: [{routes}]\n}}\n"
+        )
+
+    def start(self, timeout: float = 30.0) -> NatsCluster:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for i in range(len(self.nodes)):
+            self._launch(i)
+        self.wait_ready(timeout)
+        return self
+
+    def _launch(self, i: int) -> None:
+        node = self.nodes[i]
+        assert node.config_file is not None
+        node.store_dir.mkdir(parents=True, exist_ok=True)
+        node.config_file.write_text(self.node_config(i))
+        node.start()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until every running node reports healthy, JetStream included (a meta leader is
+        elected and the node caught up with it)."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            if node.process is None or node.process.poll() is not None:
+                continue
+            while not _healthy(node):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"nats cluster node {node.url} not ready within {timeout}s; "
+                        f"see {node.log_file}"
+                    )
+                time.sleep(0.1)
+
+    def stop_node(self, i: int) -> None:
+        self.nodes[i].stop()
+
+    def kill_node(self, i: int) -> None:
+        self.nodes[i].kill()
+
+    def start_node(self, i: int, timeout: float = 30.0) -> None:
+        self._launch(i)
+        self.wait_ready(timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> NatsCluster:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def _healthy(node: NatsServer) -> bool:
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{node.monitor_port}/healthz", timeout=1
+        ) as answer:
+            return bool(json.load(answer).get("status") == "ok")
+    except (OSError, ValueError):  # not listening yet, 503 while JetStream is not ready
+        return False

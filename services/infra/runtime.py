@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import nats.errors
 import pydantic
 import sqlalchemy as sa
 import structlog
@@ -161,6 +162,11 @@ class Service:
         pull(subscriber)
         _hand_back_when_stopping(pull)
 
+    @property
+    def durables(self) -> list[DurableSpec]:
+        """This service's durable consumers (``homecare migrate`` declares them too)."""
+        return list(self._durables)
+
     def _delivered_subject(self) -> str:
         """The subject of the message being handled (FastStream keeps it in its context)."""
         current = self.broker.context.get_local("message")
@@ -250,8 +256,7 @@ class Service:
         await self.migrate()
         await self.broker.connect()
         js = self.broker.connection.jetstream()
-        await ensure_streams(js)
-        await ensure_consumers(js, self._durables, self.settings.ack_wait_seconds)
+        await self._declare_bus()
         await self.broker.start()
         self.relay = OutboxRelay(self.store, js, batch=self.settings.relay_batch)
         self.relay.start()
@@ -269,6 +274,30 @@ class Service:
             worker.start()
         self.started_at = self.clock.now()
         self.log.info("service started", instance=self.instance, consumers=self.consumers)
+
+    async def _declare_bus(self, patience: float = 120.0) -> None:
+        """Streams and this service's durable consumers, as declared in code. A cluster
+        that is electing leaders, or busy with other instances declaring the same, answers
+        late or not at all for a while: try again with back-off instead of failing."""
+        # the meta leader of a busy cluster takes longer than a publish to answer
+        js = self.broker.connection.jetstream(timeout=15)
+        deadline = asyncio.get_running_loop().time() + patience
+        delay = 0.5
+        while True:
+            try:
+                await ensure_streams(js, self.settings.stream_replicas)
+                await ensure_consumers(js, self._durables, self.settings.ack_wait_seconds)
+                return
+            except (nats.errors.Error, TimeoutError) as exc:
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    raise
+                self.log.warning(
+                    "declaring streams and consumers failed; trying again",
+                    error=repr(exc),
+                    retry_in=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
         """Graceful: stop consuming (in-flight messages finish), the relay publishes what the

@@ -36,6 +36,23 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", description="auto | json | console")
     log_level: str = "INFO"
     nats_port: int = Field(default=4223, description="Port of the embedded nats-server.")
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies of each JetStream stream: 3 on a three-node cluster (R3). "
+        "`homecare migrate` and every service declare the streams with it.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of this process's Prometheus /metrics and /health endpoints "
+        "(0: any free one); unset: no endpoint.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Where /metrics and /health listen (0.0.0.0: all)."
+    )
     shifts_at: str = Field(
         default="18:00",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",

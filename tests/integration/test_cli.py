@@ -23,7 +23,7 @@ from services.demo.watch import BusWatcher
 from services.dispatch.store import households
 from services.infra.clock import SimulatedClock
 from services.infra.db import create_engine_for, schema_for
-from services.infra.nats_server import free_port
+from services.infra.nats_server import free_port, port_open
 from services.infra.settings import Settings
 from services.system import System
 
@@ -524,3 +524,65 @@ async def test_up_secure_runs_every_service_as_its_own_bus_user(tmp_path: Path) 
     finally:
         output = await stop(proc)
     assert "stopped" in output
+
+
+async def test_up_cluster_runs_on_three_nodes_and_migrate_declares_r3(tmp_path: Path) -> None:
+    """`homecare up --cluster 3`: three nats-servers form one cluster, every stream has three
+    copies, the services work through any node; `homecare migrate` finds the streams as
+    declared and says so."""
+    var = tmp_path / "var"
+    port = free_port()
+    while any(port_open("127.0.0.1", port + i) for i in range(3)):
+        port = free_port()
+    env = clean_env(
+        HOMECARE_VAR_DIR=str(var), HOMECARE_NATS_PORT=str(port), HOMECARE_CONSOLE_PORT="0"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        HOMECARE,
+        "up",
+        "--cluster",
+        "3",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout
+        async with asyncio.timeout(90):
+            while not (await proc.stdout.readline()).decode().startswith("console on "):
+                pass
+        third = f"nats://127.0.0.1:{port + 2}"  # any node will do
+        code, out, _ = await run("status", env=clean_env(HOMECARE_NATS_URL=third))
+        assert code == 0 and out.count(" ok ") == 4, out
+        async with await BusClient.connect([third]) as client:
+            for spec in subjects.STREAMS:
+                info = await client.js.stream_info(spec.name)
+                assert info.config.num_replicas == 3, spec.name
+                assert info.cluster and len(info.cluster.replicas or []) == 2, info.cluster
+            await client.send(subjects.REGISTER_HOUSEHOLD, household("H901"))
+
+            async def applied() -> bool:
+                return await rows_in(var, None, "billing", "categories") == 1
+
+            await eventually(applied, "the household in billing through the cluster")
+        urls = ",".join(f"nats://127.0.0.1:{port + i}" for i in range(3))
+        code, out, err = await run(
+            "migrate",
+            env=clean_env(
+                HOMECARE_VAR_DIR=str(var), HOMECARE_NATS_URL=urls, HOMECARE_STREAM_REPLICAS="3"
+            ),
+        )
+        assert code == 0, err
+        for spec in subjects.STREAMS:
+            assert f"{spec.name}: up to date (R3)" in out, out
+        assert "HC_DISPATCH: " in out and "durable consumers declared" in out, out
+    finally:
+        output = await stop(proc)
+    assert "stopped" in output
+
+
+async def test_migrate_bus_needs_a_nats_url(tmp_path: Path) -> None:
+    code, _, err = await run("migrate", "--bus", env=clean_env(HOMECARE_VAR_DIR=str(tmp_path)))
+    assert code == 2 and "HOMECARE_NATS_URL" in err, err
+    code, out, _ = await run("migrate", env=clean_env(HOMECARE_VAR_DIR=str(tmp_path)))
+    assert code == 0 and "bus: not declared" in out, out
