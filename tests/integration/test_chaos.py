@@ -1,5 +1,6 @@
 """Fault run (tests/chaos.py): the short form here in `make test`; `make chaos` runs a
-month with many more faults (CHAOS_DAYS, CHAOS_KILLS, CHAOS_NATS_RESTARTS)."""
+month with many more faults (CHAOS_DAYS, CHAOS_KILLS, CHAOS_NATS_RESTARTS) on SQLite and
+PostgreSQL (CHAOS_DATABASES)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def plan_from_env() -> ChaosPlan:
     )
 
 
+# The short form on SQLite (the cluster fault test, test_cluster.py, runs on PostgreSQL);
+# `make chaos` runs both.
+DATABASES = os.environ.get("CHAOS_DATABASES", "sqlite").split()
+
+
+@pytest.mark.parametrize("backend", DATABASES, indirect=True)
 async def test_faults_lose_nothing_and_double_nothing(
     tmp_path: Path, database_url: str | None
 ) -> None:
