@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -230,6 +230,31 @@ def _when(at: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
 
 
+def _generate(servers: list[str], day: date) -> None:
+    """GenerateShifts for ``day``; prints what scheduling made (exit 2 if it did not answer)."""
+    from contracts.scheduling.v1 import GenerateShifts
+    from services.client import BusClient
+
+    async def send() -> tuple[str, dict[str, Any]]:
+        async with await BusClient.connect_once(servers, "homecare-shifts") as client:
+            return await client.command(
+                subjects.GENERATE_SHIFTS,
+                GenerateShifts(date=day),
+                [subjects.SHIFTS_GENERATED],
+                timeout=120,  # a city's day takes seconds
+            )
+
+    try:
+        _, made = asyncio.run(send())
+    except Exception as exc:  # not answered in time, or no server
+        typer.echo(f"generating the shifts of {day} was not confirmed: {exc!r}", err=True)
+        raise typer.Exit(2) from exc
+    console.print(
+        f"generated 已生成 {day}: {made['created']} new, {made['already_present']} already "
+        f"there, {made.get('paused', 0)} paused, {made.get('uncovered', 0)} uncovered"
+    )
+
+
 def _answer(subject: str, cmd: Any, answers: list[str]) -> None:
     """Send and print what scheduling answered (exit 1 on a refusal, 2 when nobody answers)."""
     from services.client import BusClient
@@ -272,6 +297,14 @@ def shifts(
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today).")] = None,
     station: Annotated[str | None, typer.Option(help="Only this station, e.g. S01.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate",
+            help="First ask scheduling to generate the day's shifts (it does so by itself at "
+            "HOMECARE_SHIFTS_AT; again is harmless: shifts already there are kept).",
+        ),
+    ] = False,
 ) -> None:
     """A day's shifts with their status (scheduled, checked in, done, missed) and whether the
     caregiver has seen the shift message: the station's board (asks scheduling)."""
@@ -282,6 +315,8 @@ def shifts(
         ShiftsQuery, date=day or _when(None).date().isoformat(), station_id=station
     )
     servers = Settings().client_servers()
+    if generate:
+        _generate(servers, query.date)
     try:
         board = asyncio.run(
             ask_once(servers, "homecare-shifts", subjects.RPC_SHIFTS, query, ShiftsOfDay)
