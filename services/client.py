@@ -27,6 +27,9 @@ class BusClient:
 
     @classmethod
     async def connect(cls, servers: list[str] | str, producer: str = "cli", **kw: Any) -> BusClient:
+        """``servers``: a list, or one string with URLs comma separated (HOMECARE_NATS_URL)."""
+        if isinstance(servers, str):
+            servers = [url.strip() for url in servers.split(",") if url.strip()]
         options: dict[str, Any] = {
             "connect_timeout": 3,
             "max_reconnect_attempts": -1,

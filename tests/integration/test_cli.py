@@ -553,7 +553,8 @@ async def test_up_cluster_runs_on_three_nodes_and_migrate_declares_r3(tmp_path: 
         third = f"nats://127.0.0.1:{port + 2}"  # any node will do
         code, out, _ = await run("status", env=clean_env(HOMECARE_NATS_URL=third))
         assert code == 0 and out.count(" ok ") == 4, out
-        async with await BusClient.connect([third]) as client:
+        urls = ",".join(f"nats://127.0.0.1:{port + i}" for i in range(3))
+        async with await BusClient.connect(urls) as client:  # as HOMECARE_NATS_URL has them
             for spec in subjects.STREAMS:
                 info = await client.js.stream_info(spec.name)
                 assert info.config.num_replicas == 3, spec.name
@@ -564,7 +565,6 @@ async def test_up_cluster_runs_on_three_nodes_and_migrate_declares_r3(tmp_path: 
                 return await rows_in(var, None, "billing", "categories") == 1
 
             await eventually(applied, "the household in billing through the cluster")
-        urls = ",".join(f"nats://127.0.0.1:{port + i}" for i in range(3))
         code, out, err = await run(
             "migrate",
             env=clean_env(
