@@ -255,7 +255,8 @@ def migrate(
 def status(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each service.")] = 2.0,
 ) -> None:
-    """Ask each service for its health over the bus and print a table."""
+    """Ask each service for its health over the bus and print a table: one row per running
+    instance; exit 1 when a service has none."""
     settings = _settings()
     servers = settings.client_servers()
     url = ",".join(servers)
@@ -271,11 +272,12 @@ def status(
     for col in ("service", "status", "instance", "outbox", "dead letters", "consumers"):
         table.add_column(col)
     down = 0
-    for name, report in reports.items():
-        if isinstance(report, str):
+    for name, answers in reports.items():
+        if isinstance(answers, str):
             down += 1
-            table.add_row(name, f"[red]{report}[/red]", "", "", "", "")
-        else:
+            table.add_row(name, f"[red]{answers}[/red]", "", "", "", "")
+            continue
+        for report in answers:  # one row per running instance
             table.add_row(
                 name,
                 report.status,
@@ -297,11 +299,11 @@ async def _health(servers: list[str], timeout: float) -> dict[str, Any]:
         raise ConnectionError(",".join(servers)) from exc
     results: dict[str, Any] = {}
     async with client:
-        for name in RUNNABLE:
-            try:
-                results[name] = await client.health(name, timeout)
-            except Exception:
-                results[name] = f"no answer within {timeout:g}s"
+        answers = await asyncio.gather(
+            *(client.health_of_instances(name, timeout) for name in RUNNABLE)
+        )
+        for name, reports in zip(RUNNABLE, answers, strict=True):
+            results[name] = reports or f"no answer within {timeout:g}s"
     return results
 
 

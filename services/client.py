@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -145,6 +146,38 @@ class BusClient:
 
     async def health(self, service: str, timeout: float = 2.0) -> HealthReport:
         return await self.ask(health_subject(service), HealthQuery(), HealthReport, timeout)
+
+    async def health_of_instances(
+        self, service: str, timeout: float = 2.0, linger: float = 0.3
+    ) -> list[HealthReport]:
+        """Every running instance of ``service`` answers: their reports, gathered until
+        ``linger`` seconds pass without another (or ``timeout`` without any)."""
+        inbox = self.nc.new_inbox()
+        reports: list[HealthReport] = []
+        arrived = asyncio.Event()
+
+        async def answered(msg: Any) -> None:
+            with contextlib.suppress(ValueError):  # not a report: ignore it
+                reports.append(HealthReport.model_validate_json(msg.data))
+                arrived.set()
+
+        sub = await self.nc.subscribe(inbox, cb=answered)
+        try:
+            env = self.envelope(HealthQuery())
+            await self.nc.publish(
+                health_subject(service), env.to_json(), reply=inbox, headers=headers_for(env)
+            )
+            wait = timeout
+            while True:
+                try:
+                    await asyncio.wait_for(arrived.wait(), wait)
+                except TimeoutError:
+                    break
+                arrived.clear()
+                wait = linger
+        finally:
+            await sub.unsubscribe()
+        return sorted(reports, key=lambda r: r.instance)
 
 
 async def _quiet(_error: Exception) -> None:

@@ -101,6 +101,8 @@ async def test_two_instances_of_each_service_share_the_work_and_apply_it_once(
         await eventually(
             _equals(first, "billing", visits, ASSIGNED), "each visit billed", timeout=60
         )
+        for service in ("dispatch", "scheduling", "billing"):  # `homecare status` sees both
+            assert len(await client.health_of_instances(service)) == 2, service
     finally:
         await second.stop()
         await first.stop()
