@@ -95,6 +95,11 @@ async def _serve(
     await system.start()
     where = settings.nats_url if not nats_urls else "the secure bus"
     console.print(f"[green]running[/green] {', '.join(names)} on {where} (Ctrl-C stops gracefully)")
+    if system.metrics_address:
+        console.print(
+            f"[green]metrics[/green] on {system.metrics_address}/metrics "
+            "(health: /health, /health/live)"
+        )
     if "console" in names:
         from services.console.app import web_of
 

@@ -1,5 +1,6 @@
 """The services in one process (``homecare up`` and the demo): dispatch, scheduling and
-billing by default, and the web console when named."""
+billing by default, and the web console when named; with ``HOMECARE_METRICS_PORT`` set, one
+``/metrics`` and ``/health`` endpoint for all of them (docs/observability.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from services.console import app as console_app
 from services.dispatch import app as dispatch_app
 from services.infra.clock import Clock
 from services.infra.logging import get_logger
+from services.infra.metrics import MetricsServer, SystemMetrics
 from services.infra.runtime import Service
 from services.infra.settings import Settings
 from services.scheduling import app as scheduling_app
@@ -67,20 +69,48 @@ class System:
         names: tuple[str, ...] | None = None,
         nats_urls: Mapping[str, str] | None = None,
     ):
+        self.settings = settings
         self.services = build_services(settings, clock, names, nats_urls)
+        self.metrics = SystemMetrics(self.services)
+        self.metrics_server: MetricsServer | None = None
 
     def __getitem__(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
 
+    @property
+    def metrics_address(self) -> str | None:
+        """``http://host:port`` of the metrics and health endpoint while it runs."""
+        return self.metrics_server.address if self.metrics_server else None
+
     async def start(self) -> None:
-        for svc in self.services:
-            await svc.start()
+        """The endpoint first: /health/live answers (and /health says 503) while the
+        services migrate and connect."""
+        if self.settings.metrics_port is not None:
+            server = MetricsServer(
+                self.metrics, self.settings.metrics_host, self.settings.metrics_port
+            )
+            await server.start()
+            self.metrics_server = server
+            log.info(
+                "metrics endpoint listening",
+                address=server.address,
+                metrics=f"{server.address}/metrics",
+                health=f"{server.address}/health",
+            )
+        try:
+            for svc in self.services:
+                await svc.start()
+        except BaseException:
+            await self._stop_metrics()
+            raise
+        self.metrics.started = True
 
     async def stop(self) -> None:
         """Every service stops consuming before any relay sends its last events, so those
         events wait in their streams for the next start instead of landing in the last,
         expiring pull requests of a service that is going away."""
         watchdog = asyncio.create_task(_report_slow_stop(SLOW_STOP_SECONDS))
+        self.metrics.started = False  # /health: 503 from now on
         try:
             await asyncio.gather(*(svc.stop_consuming() for svc in self.services))
             for svc in reversed(self.services):
@@ -90,6 +120,12 @@ class System:
                 await svc.disconnect()
         finally:
             watchdog.cancel()
+            await self._stop_metrics()
+
+    async def _stop_metrics(self) -> None:
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+            self.metrics_server = None
 
     async def migrate(self) -> None:
         for svc in self.services:

@@ -534,7 +534,10 @@ async def test_up_cluster_runs_on_three_nodes_and_migrate_declares_r3(tmp_path: 
     while any(port_open("127.0.0.1", port + i) for i in range(3)):
         port = free_port()
     env = clean_env(
-        HOMECARE_VAR_DIR=str(var), HOMECARE_NATS_PORT=str(port), HOMECARE_CONSOLE_PORT="0"
+        HOMECARE_VAR_DIR=str(var),
+        HOMECARE_NATS_PORT=str(port),
+        HOMECARE_CONSOLE_PORT="0",
+        HOMECARE_METRICS_PORT="0",
     )
     proc = await asyncio.create_subprocess_exec(
         HOMECARE,
@@ -547,9 +550,15 @@ async def test_up_cluster_runs_on_three_nodes_and_migrate_declares_r3(tmp_path: 
     )
     try:
         assert proc.stdout
+        printed: list[str] = []
         async with asyncio.timeout(90):
-            while not (await proc.stdout.readline()).decode().startswith("console on "):
-                pass
+            while not printed or not printed[-1].startswith("console on "):
+                printed.append((await proc.stdout.readline()).decode())
+        metrics = next(line.split()[2] for line in printed if line.startswith("metrics on "))
+        async with httpx.AsyncClient() as web:
+            assert (await web.get(metrics.replace("/metrics", "/health"))).status_code == 200
+            exposed = (await web.get(metrics)).text
+        assert 'homecare_up{instance="' in exposed and 'service="billing"' in exposed, exposed
         third = f"nats://127.0.0.1:{port + 2}"  # any node will do
         code, out, _ = await run("status", env=clean_env(HOMECARE_NATS_URL=third))
         assert code == 0 and out.count(" ok ") == 4, out

@@ -15,6 +15,7 @@ from faststream.exceptions import HandlerException, NackMessage
 from services.infra.bus.poison import poison_reason
 from services.infra.bus.store import MessageStore
 from services.infra.logging import get_logger
+from services.infra.metrics import DEAD_LETTER, OK, RETRY, counters_for
 
 log = get_logger("homecare.consumer")
 
@@ -25,6 +26,8 @@ def retry_delay(deliveries: int) -> float:
 
 
 def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMiddleware]:
+    handled = counters_for(store).handled  # metrics: one dict update per message
+
     class ReliabilityMiddleware(BaseMiddleware):
         _tokens: Any = None
         _started = 0.0
@@ -46,14 +49,26 @@ def reliability_middleware(store: MessageStore, max_deliver: int) -> type[BaseMi
             exc_val: BaseException | None = None,
             exc_tb: TracebackType | None = None,
         ) -> bool | None:
+            outcome = RETRY
             try:
                 if exc_val is None:
+                    outcome = OK
                     log.debug("processed", ms=round((time.perf_counter() - self._started) * 1e3, 2))
                     return False
                 if isinstance(exc_val, HandlerException | asyncio.CancelledError):
+                    # NackMessage or a stop (handed back): delivered again; Ack/Reject: done
+                    if not isinstance(exc_val, NackMessage | asyncio.CancelledError):
+                        outcome = OK
                     return False
-                return await self._failed(exc_val)
+                dead_lettered = await self._failed(exc_val)
+                if dead_lettered:
+                    outcome = DEAD_LETTER
+                return dead_lettered
             finally:
+                msg: Any = self.msg
+                reply = getattr(msg, "reply", None)
+                if reply and reply.startswith("$JS.ACK."):  # core request/reply: not counted
+                    handled(msg.metadata.consumer, outcome, time.perf_counter() - self._started)
                 if self._tokens:
                     structlog.contextvars.reset_contextvars(**self._tokens)
 

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from services.infra.bus.store import MessageStore
 from services.infra.logging import get_logger
+from services.infra.metrics import counters_for
 
 log = get_logger("homecare.relay")
 
@@ -37,6 +38,7 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        self._counters = counters_for(store)  # metrics: homecare_messages_out_total
         store.on_commit(self.wake)
 
     def wake(self) -> None:
@@ -102,6 +104,7 @@ class OutboxRelay:
             async with self._store.transaction() as tx:
                 await tx.conn.execute(sa.delete(outbox).where(outbox.c.id.in_(done)))
             self.published += len(done)
+            self._counters.published(len(done))
         if failed:
             first = next(r for r in results if isinstance(r, BaseException))
             raise RuntimeError(
