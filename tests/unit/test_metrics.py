@@ -247,7 +247,7 @@ def fake_service(name: str, nats: str = "connected", **store: Any) -> Any:
         store=FakeServiceStore(**store),
         broker=broker,
         consumers=[f"{name}_on_a", f"{name}_broken"],
-        _durables=[
+        durables=[
             DurableSpec("HC_X", f"{name}_on_a", "x.a"),
             DurableSpec("HC_X", f"{name}_broken", "x.b"),
         ],
