@@ -55,3 +55,44 @@ def nats_auth(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     err.print(f"wrote {out}")
+
+
+@deploy_app.command("streams")
+def streams(
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--replicas", min=1, max=5, help="Copies per stream (default HOMECARE_STREAM_REPLICAS)."
+        ),
+    ] = None,
+) -> None:
+    """The JetStream streams and every service's durable consumers, as `homecare migrate`
+    declares them, in JSON (compare with `nats stream info` / `nats consumer info`)."""
+    import json
+
+    from nats.js.api import ConsumerConfig, StreamConfig
+
+    from contracts.subjects import STREAMS
+    from services.infra.bus.streams import consumer_config, stream_config
+    from services.infra.clock import SystemClock
+    from services.infra.settings import Settings
+    from services.system import BUILDERS
+
+    settings = Settings()
+    copies = replicas or settings.stream_replicas
+
+    def plain(config: StreamConfig | ConsumerConfig) -> dict[str, object]:
+        return {k: v for k, v in config.as_dict().items() if v not in (None, [], {})}
+
+    consumers = []
+    for name, build in BUILDERS.items():
+        for spec in build(settings, SystemClock(settings.tz)).durables:
+            config = consumer_config(settings.ack_wait_seconds)
+            config.durable_name = spec.durable
+            config.filter_subject = spec.subject
+            consumers.append({"service": name, "stream": spec.stream, "config": plain(config)})
+    document = {
+        "streams": [plain(stream_config(spec, copies)) for spec in STREAMS],
+        "consumers": consumers,
+    }
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))

@@ -9,6 +9,7 @@ other, and the metrics port each service is given. The NATS configs must pass
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -578,3 +579,27 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         if re.search(r"Unknown|Invalid|Failed to parse|bad|not valid", line, re.IGNORECASE)
     ]
     assert not problems, checked.stderr
+
+
+def test_deploy_streams_prints_what_migrate_declares() -> None:
+    """`homecare deploy streams`: every stream with the asked copies, every service's durable
+    consumers, each filtering on a subject its stream holds."""
+    from typer.testing import CliRunner
+
+    from services.cli_deploy import deploy_app
+
+    result = CliRunner().invoke(deploy_app, ["streams", "--replicas", "3"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert [s["name"] for s in document["streams"]] == [spec.name for spec in STREAMS]
+    assert {s["num_replicas"] for s in document["streams"]} == {3}
+    assert {s["duplicate_window"] for s in document["streams"]} == {120 * 10**9}
+    by_name = {s["name"]: s for s in document["streams"]}
+    names = [c["config"]["durable_name"] for c in document["consumers"]]
+    assert len(names) == len(set(names)) > 40
+    assert {c["service"] for c in document["consumers"]} == set(BUILDERS)
+    for consumer in document["consumers"]:
+        prefixes = [p.removesuffix(">") for p in by_name[consumer["stream"]]["subjects"]]
+        subject = consumer["config"]["filter_subject"]
+        assert any(subject.startswith(p) for p in prefixes), consumer
+        assert consumer["config"]["ack_policy"] == "explicit", consumer
