@@ -61,9 +61,9 @@ class ChaosPlan:
     nats_nodes: int = 1  # 3: a JetStream cluster with every stream on all three (R3)
     instances: int = 1  # processes per service (each kill hits one instance)
     node_stops: int = 0  # on a cluster: a node killed, then brought back after a while
-    # simulated time stands still this long after the start (slow starts of many processes
-    # would otherwise eat the day and a half enrolment and matching get)
-    startup_seconds: float = 0.0
+    # simulated time stands still this long after the start: a slow start (a busy machine,
+    # many processes) would otherwise eat the day and a half enrolment and matching get
+    startup_seconds: float = 20.0
 
 
 @dataclass
