@@ -146,6 +146,9 @@ class Cluster:
             HOMECARE_LOG_FORMAT="json",
             HOMECARE_LOG_LEVEL="WARNING",
             HOMECARE_STREAM_REPLICAS=str(min(3, self.plan.nats_nodes)),
+            # six processes share this machine's PostgreSQL (max_connections 100)
+            HOMECARE_DATABASE_POOL_SIZE="5",
+            HOMECARE_DATABASE_MAX_OVERFLOW="5",
         )
         if self.database_url:
             env["HOMECARE_DATABASE_URL"] = self.database_url

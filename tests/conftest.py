@@ -89,6 +89,9 @@ def settings(nats_server: NatsServer, database_url: str | None, tmp_path: Path) 
         database_url=database_url,
         max_deliver=3,
         ack_wait_seconds=10,
+        # many services share this machine's PostgreSQL (max_connections 100) in a test
+        database_pool_size=5,
+        database_max_overflow=5,
         _env_file=None,  # type: ignore[call-arg]
     )
 

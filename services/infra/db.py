@@ -22,7 +22,12 @@ def schema_for(url: str, service: str) -> str | None:
     return service if is_postgres(url) else None
 
 
-def create_engine_for(url: str, service: str) -> AsyncEngine:
+def create_engine_for(
+    url: str, service: str, pool_size: int = 10, max_overflow: int = 10
+) -> AsyncEngine:
+    """``pool_size``/``max_overflow``: PostgreSQL connections kept / opened beyond them for
+    a burst (closed after use). A consumer handles a fetched batch concurrently, so a pool
+    smaller than that concurrency opens and closes a session every few messages."""
     parsed = inline_url(url)
     options: dict[str, Any] = {}
     schema = schema_for(url, service)
@@ -32,8 +37,8 @@ def create_engine_for(url: str, service: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs["pool_size"] = 5
-        kwargs["max_overflow"] = 5
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = max_overflow
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":

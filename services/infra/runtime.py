@@ -82,7 +82,9 @@ class Service:
         self.log = get_logger(f"homecare.{name}")
         url = settings.database_url_for(name)
         self.database_url = url
-        self.engine = create_engine_for(url, name)
+        self.engine = create_engine_for(
+            url, name, settings.database_pool_size, settings.database_max_overflow
+        )
         self.store = MessageStore(self.engine, tables, producer=name, clock=clock)
         install_fetch_timeout_shim()
         self.broker = NatsBroker(

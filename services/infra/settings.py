@@ -26,6 +26,16 @@ class Settings(BaseSettings):
         description="One PostgreSQL URL for all services (each gets its own schema). "
         "Unset: one SQLite file per service under var_dir.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each service keeps open (its SQLAlchemy pool).",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="Connections a service may open beyond the pool in a burst (closed after).",
+    )
     dispatch_database_url: str | None = None
     scheduling_database_url: str | None = None
     billing_database_url: str | None = None
