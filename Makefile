@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit bench contracts clean up lock browser console chaos
+.PHONY: venv demo test lint typecheck unit bench bench-city contracts clean up lock browser console chaos
 
 venv: $(STAMP)
 
@@ -71,7 +71,7 @@ browser:
 # The long fault run: a month on accelerated time, 20 service kills and 2 nats-server restarts
 # (the short form runs in `make test`); prints events sent, faults, lost and duplicated.
 chaos: venv
-	CHAOS_DAYS=30 CHAOS_KILLS=20 CHAOS_NATS_RESTARTS=2 CHAOS_DAY_SECONDS=6 \
+	CHAOS_DAYS=30 CHAOS_KILLS=20 CHAOS_NATS_RESTARTS=2 CHAOS_DAY_SECONDS=6 CHAOS_DATABASES="sqlite postgres" \
 		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_chaos.py
 
 unit: venv
@@ -82,6 +82,9 @@ bench: venv
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/scheduling.py
 	$(BIN)/python bench/billing.py
+
+bench-city: venv
+	$(BIN)/python bench/city.py
 
 contracts: venv
 	$(BIN)/homecare contracts export

@@ -40,6 +40,7 @@ from services.infra.clock import AcceleratedClock
 from services.infra.nats_server import NatsCluster, NatsServer, free_port
 from services.infra.runtime import Service
 from services.infra.settings import Settings
+from services.scheduling.store import job_runs as scheduling_job_runs
 from services.scheduling.store import shifts
 from services.scheduling.store import visits as scheduling_visits
 from services.system import BUILDERS, CORE
@@ -289,6 +290,8 @@ async def faults(cluster: Cluster, plan: ChaosPlan, report: ChaosReport, seconds
         down_at = (k + 1) / (plan.node_stops + 1) * seconds * 0.6
         events.append((down_at, f"node-down {node}"))
         events.append((down_at + 0.3 * seconds, f"node-up {node}"))
+    # mid-load: from when simulated time starts running
+    await asyncio.sleep(max(0.0, cluster.wall_start - time.time()))
     started = time.monotonic()
     for at, target in sorted(events):
         await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
@@ -357,11 +360,12 @@ async def run_chaos(root: Path, database_url: str | None, plan: ChaosPlan) -> Ch
         chaos = asyncio.create_task(
             faults(cluster, plan, report, plan.day_seconds * (plan.days + 1))
         )
-        clock = cluster.clock()
         for day in days:
             # visits are made after the day's window; the evening job made the shifts
             until = datetime.combine(day, clock_time(11), SHANGHAI)
-            await asyncio.sleep(max(0.0, (until - clock.now()).total_seconds() / cluster.speed))
+            # on the wall clock: simulated time stands still until wall_start
+            at = cluster.wall_start + (until - cluster.clock_start).total_seconds() / cluster.speed
+            await asyncio.sleep(max(0.0, at - time.time()))
             await street.visit_day(day, dbs["scheduling"])
         await chaos
         # after the faults: let everything settle, visit what shifts came late, bill the month
@@ -419,6 +423,12 @@ async def compare(
         "visits completed": len(done),
         "visits billed": len(billed),
     }
+    runs = await scheduling.store.read(
+        sa.select(scheduling_job_runs.c.job, scheduling_job_runs.c.fire_time).where(
+            scheduling_job_runs.c.job.like("%shift%")
+        )
+    )
+    report.found["shift jobs run"] = sorted(f"{r.job}@{r.fire_time:%m-%d %H:%M}" for r in runs)  # type: ignore[assignment]
     report.found["shifts by day"] = dict(sorted(Counter(str(d) for _, d in per_day).items()))  # type: ignore[assignment]
     report.lost = {
         "request outcomes": len({f"R-{h}" for h in households} - set(outcomes)),
