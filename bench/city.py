@@ -781,7 +781,9 @@ def main(argv: list[str] | None = None) -> int:
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
         help="a PostgreSQL server; each configuration gets a fresh database beside this one",
     )
-    parser.add_argument("--timeout", type=float, default=600.0, help="limit for each stage (s)")
+    parser.add_argument(
+        "--timeout", type=float, default=3600.0, help="limit for each stage (s, default 3600)"
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-baseline", action="store_true", help="skip the raw nats-py runs")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

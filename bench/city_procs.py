@@ -171,10 +171,12 @@ class ServiceProcesses:
             HOMECARE_CLOCK_SPEED="1.0",
             HOMECARE_LOG_FORMAT="json",
             HOMECARE_LOG_LEVEL="WARNING",
-            # 10 kept + 3 in bursts per process: two instances of three services stay within
-            # a default PostgreSQL's 100 connections, beside the benchmark's own readers
-            HOMECARE_DATABASE_POOL_SIZE="10",
-            HOMECARE_DATABASE_MAX_OVERFLOW="3",
+            # 12 connections kept per process and none opened beyond (a connection past the
+            # pool is closed after use: a new session every few messages): two instances of
+            # three services stay within a default PostgreSQL's 100 connections, beside the
+            # benchmark's own readers
+            HOMECARE_DATABASE_POOL_SIZE="12",
+            HOMECARE_DATABASE_MAX_OVERFLOW="0",
         )
         return env
 
