@@ -32,24 +32,28 @@ FileArg = Annotated[
     ),
 ]
 DryRun = Annotated[bool, typer.Option(help="Check the file only; send nothing.")]
+Wait = Annotated[
+    float,
+    typer.Option(help="Give up waiting for dispatch after this many seconds without progress."),
+]
 notices_app = typer.Typer(help="The 3-day public notices (B2 own-child caregivers).")
 
 
 @import_app.command("households")
-def import_households(file: FileArg, dry_run: DryRun = False) -> None:
+def import_households(file: FileArg, dry_run: DryRun = False, wait: Wait = 60.0) -> None:
     """Import households; bad rows are reported with their line and reason, good rows kept.
     Importing the same file again changes nothing."""
-    _import("households", file, dry_run)
+    _import("households", file, dry_run, wait)
 
 
 @import_app.command("caregivers")
-def import_caregivers(file: FileArg, dry_run: DryRun = False) -> None:
+def import_caregivers(file: FileArg, dry_run: DryRun = False, wait: Wait = 60.0) -> None:
     """Import caregivers; bad rows are reported with their line and reason, good rows kept.
     Importing the same file again changes nothing."""
-    _import("caregivers", file, dry_run)
+    _import("caregivers", file, dry_run, wait)
 
 
-def _import(kind: Kind, file: Path, dry_run: bool) -> None:
+def _import(kind: Kind, file: Path, dry_run: bool, wait: float) -> None:
     try:
         good, bad = read_rows(kind, file.name, file.read_text(encoding="utf-8"))
     except (FileError, UnicodeDecodeError) as exc:
@@ -62,7 +66,7 @@ def _import(kind: Kind, file: Path, dry_run: bool) -> None:
         servers = settings.client_servers()
         url = ",".join(servers)
         try:
-            asyncio.run(_send(kind, good, servers))
+            asyncio.run(_send(kind, good, servers, wait))
         except (OSError, TimeoutError) as exc:
             console.print(f"[red]could not reach the system at {url}: {exc!r}[/red]")
             raise typer.Exit(2) from exc
@@ -80,7 +84,7 @@ def _report(bad: list[BadRow]) -> None:
     console.print(table)
 
 
-async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float = 60.0) -> None:
+async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float) -> None:
     subject, consumer = SUBJECTS[kind]
     applied = await _send_and_wait(
         servers, "homecare-import", [(subject, row.payload) for row in good], consumer, wait
@@ -92,23 +96,41 @@ async def _send(kind: Kind, good: list[GoodRow], servers: list[str], wait: float
 async def _send_and_wait(
     servers: list[str], name: str, items: list[tuple[str, Any]], consumer: str, wait: float
 ) -> bool:
-    """Send commands to dispatch and wait until its consumer has applied everything sent."""
-    from services.client import BusClient, until
+    """Send commands to dispatch and wait, with a progress bar, until its consumer has
+    applied everything sent; gives up after ``wait`` seconds without progress (a city's
+    registry takes minutes, a stopped dispatch never comes)."""
+    from nats.js.errors import NotFoundError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from services.client import BusClient
 
     async with await BusClient.connect_once(servers, name) as client:
         await client.send_many(items, timeout=30)
         console.print(f"sent {len(items)} to dispatch; waiting for it to apply them ...")
-        try:
-            await until(
-                lambda: client.caught_up(subjects.DISPATCH_STREAM, consumer), "dispatch", wait
-            )
-        except TimeoutError:
-            console.print(
-                "[yellow]dispatch has not applied them all yet; they are stored "
-                "and will be applied when it runs[/yellow]"
-            )
-            return False
-    return True
+        loop = asyncio.get_running_loop()
+        left, last_change = -1, loop.time()
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("applied 已处理", total=len(items))
+            while True:
+                try:
+                    info = await client.js.consumer_info(subjects.DISPATCH_STREAM, consumer)
+                except NotFoundError:  # dispatch never ran on this bus: nothing to wait for
+                    break
+                pending = info.num_pending + info.num_ack_pending
+                if pending == 0:
+                    return True
+                if pending != left:
+                    left, last_change = pending, loop.time()
+                    progress.update(task, completed=max(0, len(items) - pending))
+                elif loop.time() - last_change > wait:
+                    break
+                await asyncio.sleep(0.2)
+    console.print(
+        f"[yellow]dispatch has not applied them all yet (nothing for {wait:.0f} s); they are "
+        "stored and will be applied when it runs[/yellow]"
+    )
+    return False
 
 
 def assess(

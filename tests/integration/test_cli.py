@@ -23,7 +23,7 @@ from services.demo.watch import BusWatcher
 from services.dispatch.store import households
 from services.infra.clock import SimulatedClock
 from services.infra.db import create_engine_for, schema_for
-from services.infra.nats_server import free_port, port_open
+from services.infra.nats_server import NatsServer, free_port, port_open
 from services.infra.settings import Settings
 from services.system import System
 
@@ -594,3 +594,32 @@ async def test_migrate_bus_needs_a_nats_url(tmp_path: Path) -> None:
     assert code == 2 and "HOMECARE_NATS_URL" in err, err
     code, out, _ = await run("migrate", env=clean_env(HOMECARE_VAR_DIR=str(tmp_path)))
     assert code == 0 and "bus: not declared" in out, out
+
+
+async def test_import_stops_waiting_when_dispatch_makes_no_progress(
+    nats_server: NatsServer,
+) -> None:
+    """Dispatch's consumer exists but dispatch is not running: the import says the rows are
+    stored and will be applied, after --wait seconds without progress."""
+    import nats as nats_py
+
+    from services.infra.bus.streams import DurableSpec, ensure_consumers, ensure_streams
+
+    nc = await nats_py.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    durable = DurableSpec(
+        subjects.DISPATCH_STREAM, "dispatch_register_household", subjects.REGISTER_HOUSEHOLD
+    )
+    await ensure_consumers(js, [durable], 30)
+    await nc.close()
+    code, out, err = await run(
+        "import",
+        "households",
+        str(EXAMPLES / "households.json"),
+        "--wait",
+        "1",
+        env=clean_env(HOMECARE_NATS_URL=nats_server.url),
+    )
+    assert code == 1, err  # the example's one bad row
+    assert "sent 1 to dispatch" in out and "nothing for 1 s" in out, out
