@@ -64,7 +64,7 @@ class ChaosPlan:
     node_stops: int = 0  # on a cluster: a node killed, then brought back after a while
     # simulated time stands still this long after the start: a slow start (a busy machine,
     # many processes) would otherwise eat the day and a half enrolment and matching get
-    startup_seconds: float = 20.0
+    startup_seconds: float = 14.0
 
 
 @dataclass

@@ -69,6 +69,9 @@ async def dlq(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+# The commands read and write each service's database directly: PostgreSQL, the production
+# database (the dead-letter store itself is tested on both in test_reliability.py).
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_list_show_and_replay_after_a_fix(
     settings: Settings,
     clock: SimulatedClock,
