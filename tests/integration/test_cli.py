@@ -45,13 +45,22 @@ async def run(*args: str, env: dict[str, str], timeout: float = 120) -> tuple[in
     return proc.returncode, out.decode(), err.decode()
 
 
-async def start_up(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
-    """`homecare up` running; with the console's address it prints."""
+async def start_up(
+    env: dict[str, str], *options: str, timeout: float = 60
+) -> tuple[asyncio.subprocess.Process, str, list[str]]:
+    """`homecare up OPTIONS` running; with the console's address it prints and every line
+    printed up to it."""
     proc = await asyncio.create_subprocess_exec(
-        HOMECARE, "up", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        HOMECARE,
+        "up",
+        *options,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout
-    async with asyncio.timeout(60):
+    printed: list[str] = []
+    async with asyncio.timeout(timeout):
         while True:
             line = (await proc.stdout.readline()).decode()
             if not line:
@@ -60,8 +69,9 @@ async def start_up(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str
                     if proc.stderr
                     else "homecare up exited"
                 )
+            printed.append(line)
             if line.startswith("console on "):
-                return proc, line.removeprefix("console on ").strip()
+                return proc, line.removeprefix("console on ").strip(), printed
 
 
 async def stop(proc: asyncio.subprocess.Process) -> str:
@@ -92,7 +102,7 @@ async def test_up_status_and_ctrl_c_mid_load_loses_nothing(
         HOMECARE_CONSOLE_PORT="0",
         **({"HOMECARE_DATABASE_URL": database_url} if database_url else {}),
     )
-    proc, console_address = await start_up(env)
+    proc, console_address, _ = await start_up(env)
     try:
         code, out, _ = await run("status", env=env)
         assert code == 0, out
@@ -112,7 +122,7 @@ async def test_up_status_and_ctrl_c_mid_load_loses_nothing(
             proc.kill()
     # Whatever was in flight is redelivered after the restart: all 300 arrive, none twice,
     # and well before the 30 s ack wait: nothing was left stranded in a pull request.
-    proc, _ = await start_up(env)
+    proc, _, _ = await start_up(env)
     try:
         var = tmp_path / "var"
 
@@ -489,19 +499,8 @@ async def test_up_secure_runs_every_service_as_its_own_bus_user(tmp_path: Path) 
     env = clean_env(
         HOMECARE_VAR_DIR=str(var), HOMECARE_NATS_PORT=str(port), HOMECARE_CONSOLE_PORT="0"
     )
-    proc = await asyncio.create_subprocess_exec(
-        HOMECARE,
-        "up",
-        "--secure",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc, _, _ = await start_up(env, "--secure")
     try:
-        assert proc.stdout
-        async with asyncio.timeout(60):
-            while not (await proc.stdout.readline()).decode().startswith("console on "):
-                pass
         admin_url = (var / "nats" / "admin-url").read_text().strip()
         assert oct((var / "nats" / "admin-url").stat().st_mode)[-3:] == "600"
         code, out, _ = await run("status", env=clean_env(HOMECARE_NATS_URL=admin_url))
@@ -538,21 +537,8 @@ async def test_up_cluster_runs_on_three_nodes_and_migrate_declares_r3(tmp_path: 
         HOMECARE_CONSOLE_PORT="0",
         HOMECARE_METRICS_PORT="0",
     )
-    proc = await asyncio.create_subprocess_exec(
-        HOMECARE,
-        "up",
-        "--cluster",
-        "3",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc, _, printed = await start_up(env, "--cluster", "3", timeout=90)
     try:
-        assert proc.stdout
-        printed: list[str] = []
-        async with asyncio.timeout(90):
-            while not printed or not printed[-1].startswith("console on "):
-                printed.append((await proc.stdout.readline()).decode())
         metrics = next(line.split()[2] for line in printed if line.startswith("metrics on "))
         async with httpx.AsyncClient() as web:
             assert (await web.get(metrics.replace("/metrics", "/health"))).status_code == 200
