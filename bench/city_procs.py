@@ -103,6 +103,24 @@ class ScratchDatabase:
             await conn.close()
         return {"pg_sessions": int(row["sessions"]), "pg_commits": int(row["xact_commit"])}
 
+    async def autovacuum(self) -> bool:
+        """Whether the server runs autovacuum (a development server may have it off)."""
+        conn = await asyncpg.connect(self._dsn())
+        try:
+            return str(await conn.fetchval("SHOW autovacuum")) == "on"
+        finally:
+            await conn.close()
+
+    async def vacuum_analyze(self) -> None:
+        """What autovacuum does: dead outbox and inbox rows cleared, and the planner's
+        statistics brought up to date (without them it plans for the empty tables of the
+        start, with sequential scans that grow with the city)."""
+        conn = await asyncpg.connect(self.url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute("VACUUM (ANALYZE)")
+        finally:
+            await conn.close()
+
     async def drop(self) -> None:
         conn = await asyncpg.connect(self._dsn())
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from builders import STREET, assignment_event, one_assignment
 from conftest import SHANGHAI, eventually
 from scheduling_helpers import apply, emitted
@@ -20,6 +21,7 @@ from services.dispatch.facts import caregiver_facts
 from services.infra.clock import SimulatedClock
 from services.infra.runtime import Service
 from services.scheduling import appraising, diaries, handlers
+from services.scheduling.store import satisfaction
 from services.system import System
 
 
@@ -133,6 +135,13 @@ async def test_over_the_bus_dispatch_matches_with_the_new_score(
             household_id="H1", caregiver_id="C1", month="2026-11", score=5, recorded_by="站长"
         ),
     )
+
+    async def rated() -> bool:
+        # the two commands travel on different consumers: appraise only once the rating is in
+        rows = await system["scheduling"].store.read(sa.select(satisfaction.c.score))
+        return len(rows) == 1
+
+    await eventually(rated, "scheduling to record the rating")
     await client.send(subjects.APPRAISE_MONTH, AppraiseMonth(month="2026-11"))
     await watcher.wait_until(
         lambda: watcher.by_type["scheduling.CaregiverAppraised"] == 1, "appraisal", timeout=40
