@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,54 +79,45 @@ class ScratchDatabase:
         self.name = name
         self.url = f"{head}/{name}"
 
-    def _dsn(self) -> str:
-        return self.base_url.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def create(self) -> None:
-        conn = await asyncpg.connect(self._dsn())
+    @contextlib.asynccontextmanager
+    async def _connection(self, url: str) -> AsyncIterator[asyncpg.Connection]:
+        """A plain asyncpg connection to ``url`` (the base database or the scratch one)."""
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{self.name}"')
+            yield conn
         finally:
             await conn.close()
+
+    async def create(self) -> None:
+        async with self._connection(self.base_url) as conn:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{self.name}"')
 
     async def stats(self) -> dict[str, int]:
         """Sessions opened and transactions committed in the database so far (what the
         services' connection pools and transactions cost PostgreSQL)."""
-        conn = await asyncpg.connect(self._dsn())
-        try:
+        async with self._connection(self.base_url) as conn:
             row = await conn.fetchrow(
                 "SELECT sessions, xact_commit FROM pg_stat_database WHERE datname = $1",
                 self.name,
             )
-        finally:
-            await conn.close()
         return {"pg_sessions": int(row["sessions"]), "pg_commits": int(row["xact_commit"])}
 
     async def autovacuum(self) -> bool:
         """Whether the server runs autovacuum (a development server may have it off)."""
-        conn = await asyncpg.connect(self._dsn())
-        try:
+        async with self._connection(self.base_url) as conn:
             return str(await conn.fetchval("SHOW autovacuum")) == "on"
-        finally:
-            await conn.close()
 
     async def vacuum_analyze(self) -> None:
         """What autovacuum does: dead outbox and inbox rows cleared, and the planner's
         statistics brought up to date (without them it plans for the empty tables of the
         start, with sequential scans that grow with the city)."""
-        conn = await asyncpg.connect(self.url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
+        async with self._connection(self.url) as conn:
             await conn.execute("VACUUM (ANALYZE)")
-        finally:
-            await conn.close()
 
     async def drop(self) -> None:
-        conn = await asyncpg.connect(self._dsn())
-        try:
+        async with self._connection(self.base_url) as conn:
             await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
